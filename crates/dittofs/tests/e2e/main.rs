@@ -1,0 +1,30 @@
+//! End-to-end tests: the real `dittofs` binary, driven by real clients.
+
+mod bench;
+mod cli;
+mod datapath;
+mod harness;
+mod libnfs;
+mod mount;
+mod nfs3_procs;
+mod persistence;
+mod s3_api;
+mod s3_clients;
+mod s3_safety;
+mod s3_support;
+mod s3_trees;
+mod s3tests;
+mod shares;
+mod wire;
+
+#[tokio::test]
+async fn smoke_mount_and_getattr() {
+    let server = harness::Server::start();
+    let mut c = harness::mount(&server).await;
+    let root = c.root_nfs_fh3();
+    let r = c
+        .getattr(&nfs3_types::nfs3::GETATTR3args { object: root })
+        .await
+        .expect("getattr");
+    assert!(matches!(r, nfs3_types::nfs3::Nfs3Result::Ok(_)), "{r:?}");
+}

@@ -1,0 +1,178 @@
+//! Extent-map arithmetic inside a transaction: replacing a byte range of a
+//! file with new extents, and the block reference counts that follow.
+//!
+//! A block's reference count is the number of extents (in any file) that
+//! point into it. Cutting an extent in two adds a reference; dropping one
+//! removes a reference; a block whose count reaches zero is returned to the
+//! caller, who deletes it from the block store after the commit.
+
+use std::collections::BTreeMap;
+
+use dittofs_blocks::BlockId;
+
+use crate::store::{MetaTxn, StoreResult};
+use crate::types::{BlockRef, Extent, InodeId};
+
+/// An extent to insert, with the size of the block it points into (needed
+/// when the block is referenced for the first time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewExtent {
+    pub extent: Extent,
+    pub block_size: u64,
+}
+
+/// Replaces `start..end` of the file with `new` (which must lie inside that
+/// range and not overlap each other; gaps become holes). Returns the blocks
+/// no longer referenced by anything.
+pub async fn replace_range(
+    tx: &mut dyn MetaTxn,
+    inode: InodeId,
+    start: u64,
+    end: u64,
+    new: &[NewExtent],
+) -> StoreResult<Vec<BlockId>> {
+    let mut deltas: BTreeMap<BlockId, (i64, u64)> = BTreeMap::new();
+    if start < end {
+        for old in tx.extents(inode, start, end).await? {
+            tx.delete_extent(inode, old.offset).await?;
+            let mut delta = -1i64;
+            if old.offset < start {
+                let head = Extent {
+                    len: start - old.offset,
+                    ..old
+                };
+                tx.put_extent(inode, &head).await?;
+                delta += 1;
+            }
+            if old.end() > end {
+                let tail = Extent {
+                    offset: end,
+                    len: old.end() - end,
+                    block: old.block,
+                    block_offset: old.block_offset + (end - old.offset),
+                };
+                tx.put_extent(inode, &tail).await?;
+                delta += 1;
+            }
+            deltas.entry(old.block).or_insert((0, 0)).0 += delta;
+        }
+    }
+    for n in new {
+        debug_assert!(n.extent.offset >= start && n.extent.end() <= end);
+        if n.extent.len == 0 {
+            continue;
+        }
+        tx.put_extent(inode, &n.extent).await?;
+        let d = deltas.entry(n.extent.block).or_insert((0, 0));
+        d.0 += 1;
+        d.1 = n.block_size;
+    }
+    let mut released = Vec::new();
+    for (block, (delta, size)) in deltas {
+        if delta == 0 {
+            continue;
+        }
+        let current = tx.block_ref(&block).await?;
+        let refs = current.map_or(0, |r| r.refs as i64) + delta;
+        if refs <= 0 {
+            if current.is_some() {
+                tx.delete_block_ref(&block).await?;
+            }
+            released.push(block);
+        } else {
+            let size = current.map_or(size, |r| r.size);
+            tx.put_block_ref(
+                &block,
+                &BlockRef {
+                    refs: refs as u64,
+                    size,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(released)
+}
+
+/// Drops everything at or past `size`.
+pub async fn truncate(
+    tx: &mut dyn MetaTxn,
+    inode: InodeId,
+    size: u64,
+) -> StoreResult<Vec<BlockId>> {
+    replace_range(tx, inode, size, u64::MAX, &[]).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryMetadataStore;
+    use crate::store::MetadataStore;
+    use proptest::prelude::*;
+
+    fn block(n: u8) -> BlockId {
+        BlockId::of(&[n])
+    }
+
+    /// The byte-level model: for each file offset, which (block, offset)
+    /// provides it.
+    fn model(extents: &[Extent], size: u64) -> Vec<Option<(BlockId, u64)>> {
+        let mut out = vec![None; size as usize];
+        for e in extents {
+            for i in 0..e.len {
+                let at = (e.offset + i) as usize;
+                if at < out.len() {
+                    out[at] = Some((e.block, e.block_offset + i));
+                }
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn replace_range_matches_a_byte_model(writes in proptest::collection::vec((0u64..200, 1u64..80, 0u8..4), 1..25)) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let store = MemoryMetadataStore::new();
+                let mut want: Vec<Option<(BlockId, u64)>> = vec![None; 300];
+                let mut released_total = Vec::new();
+                for (i, (off, len, b)) in writes.iter().enumerate() {
+                    let id = block(b.wrapping_add(i as u8 * 4));
+                    let ext = Extent { offset: *off, len: *len, block: id, block_offset: 7 };
+                    let mut tx = store.begin().await.unwrap();
+                    let rel = replace_range(&mut *tx, 1, *off, off + len, &[NewExtent { extent: ext, block_size: 100 }]).await.unwrap();
+                    tx.commit().await.unwrap();
+                    released_total.extend(rel);
+                    for k in 0..*len {
+                        want[(off + k) as usize] = Some((id, 7 + k));
+                    }
+                }
+                let got = store.extents(1, 0, u64::MAX).await.unwrap();
+                for w in got.windows(2) {
+                    assert!(w[0].end() <= w[1].offset, "extents overlap: {w:?}");
+                }
+                assert_eq!(model(&got, 300), want);
+                // Reference counts equal the number of extents using each block.
+                let mut counts: BTreeMap<BlockId, u64> = BTreeMap::new();
+                for e in &got {
+                    *counts.entry(e.block).or_default() += 1;
+                }
+                for (b, n) in &counts {
+                    assert_eq!(store.block_ref(b).await.unwrap().map(|r| r.refs), Some(*n));
+                }
+                for b in released_total {
+                    if !counts.contains_key(&b) {
+                        assert_eq!(store.block_ref(&b).await.unwrap(), None);
+                    }
+                }
+                let mut tx = store.begin().await.unwrap();
+                let rel = truncate(&mut *tx, 1, 0).await.unwrap();
+                tx.commit().await.unwrap();
+                assert_eq!(rel.len(), counts.len());
+                assert_eq!(store.stats().await.unwrap().block_bytes, 0);
+            });
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! What an object gateway needs beyond NFS: extended attributes, listings
+//! in name order with attributes, sharing one file's blocks with another
+//! (copies and multipart completion copy no data), and removing a share.
+
+use bytes::Bytes;
+
+use crate::error::{FsError, FsResult};
+use crate::extents::{self, NewExtent};
+use crate::handle::FileHandle;
+use crate::types::{AuthContext, FileKind, Inode, MAX_XATTR_BYTES, MAX_XATTR_NAME, Timestamp};
+
+use super::access::{R, W, X, is_owner, require, require_data};
+use super::{MetadataService, load, transact};
+
+fn regular(inode: Inode) -> FsResult<Inode> {
+    match inode.kind {
+        FileKind::Regular => Ok(inode),
+        FileKind::Directory => Err(FsError::IsDir),
+        _ => Err(FsError::Invalid),
+    }
+}
+
+impl MetadataService {
+    /// Sets (`Some`) or removes (`None`) extended attributes, as one change.
+    /// The owner, or anyone who may write the object, may.
+    pub async fn set_xattrs(
+        &self,
+        ctx: &AuthContext,
+        fh: &FileHandle,
+        changes: &[(Bytes, Option<Bytes>)],
+    ) -> FsResult<Inode> {
+        self.check_share(fh)?;
+        let ctx = self.effective(ctx)?;
+        if changes
+            .iter()
+            .any(|(n, _)| n.is_empty() || n.len() > MAX_XATTR_NAME)
+        {
+            return Err(FsError::Invalid);
+        }
+        transact!(self, |tx| {
+            self.writable()?;
+            let mut inode = load(tx, fh).await?;
+            if !is_owner(&ctx, &inode) {
+                require(&ctx, &inode, W)?;
+            }
+            for (name, value) in changes {
+                match value {
+                    Some(v) => inode.xattrs.insert(name.clone(), v.clone()),
+                    None => inode.xattrs.remove(name),
+                };
+            }
+            let bytes: usize = inode.xattrs.iter().map(|(k, v)| k.len() + v.len()).sum();
+            if bytes > MAX_XATTR_BYTES {
+                return Err(FsError::NoSpace);
+            }
+            inode.ctime = Timestamp::now();
+            tx.put_inode(&inode).await?;
+            Ok(self.present(inode))
+        })
+    }
+
+    /// Up to `limit` entries of a directory after the name `after` (from
+    /// the first without), in name order, with their attributes. An entry
+    /// whose inode went away between the two reads is left out.
+    pub async fn list_names(
+        &self,
+        ctx: &AuthContext,
+        dir: &FileHandle,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> FsResult<Vec<(Bytes, Inode)>> {
+        let ctx = self.effective(ctx)?;
+        let d = self.attrs(dir).await?;
+        if !d.is_dir() {
+            return Err(FsError::NotDir);
+        }
+        require(&ctx, &d, R | X)?;
+        let entries = self.store().list_by_name(d.id, after, limit).await?;
+        let ids: Vec<_> = entries.iter().map(|e| e.inode).collect();
+        let inodes = self.store().get_inodes(&ids).await?;
+        Ok(entries
+            .into_iter()
+            .zip(inodes)
+            .filter_map(|(e, i)| Some((e.name, self.present(i?))))
+            .collect())
+    }
+
+    /// Makes `len` bytes of `dst` at `dst_offset` the same as `src` at
+    /// `src_offset` by pointing at the same blocks: no data is read or
+    /// written. A range past the end of `src` is cut short at it; holes
+    /// stay holes. `dst` grows to cover the range. Returns `dst` after.
+    pub async fn clone_range(
+        &self,
+        ctx: &AuthContext,
+        src: &FileHandle,
+        src_offset: u64,
+        len: u64,
+        dst: &FileHandle,
+        dst_offset: u64,
+    ) -> FsResult<Inode> {
+        self.check_share(src)?;
+        self.check_share(dst)?;
+        let ctx = self.effective(ctx)?;
+        self.writable()?;
+        let s = regular(self.attrs(src).await?)?;
+        let d = regular(self.attrs(dst).await?)?;
+        require_data(&ctx, &s, R)?;
+        require_data(&ctx, &d, W)?;
+        let len = len.min(s.size.saturating_sub(src_offset));
+        let end = dst_offset
+            .checked_add(len)
+            .filter(|e| super::check_size(*e).is_ok())
+            .ok_or(FsError::FileTooLarge)?;
+        // Both files' written data must be in their extent maps first; in
+        // inode order, so two clones between the same files cannot wait on
+        // each other.
+        let (first, second) = if s.id <= d.id { (&s, &d) } else { (&d, &s) };
+        let _first = self.settle(first).await?;
+        let _second = if first.id != second.id {
+            self.settle(second).await?
+        } else {
+            None
+        };
+        // Below the current size, earlier writes of the range are in the
+        // content layer's journal; beyond it, a truncation already cut them.
+        if dst_offset < d.size
+            && let Some(h) = self.hooks()
+        {
+            h.discard(d.id, dst_offset, end).await?;
+        }
+        let (after, grew, released) = transact!(self, |tx| {
+            let s = regular(load(tx, src).await?)?;
+            let mut d = regular(load(tx, dst).await?)?;
+            let src_end = src_offset + len.min(s.size.saturating_sub(src_offset));
+            let mut new = Vec::new();
+            for e in tx.extents(s.id, src_offset, src_end).await? {
+                let from = e.offset.max(src_offset);
+                let to = e.end().min(src_end);
+                let block = tx.block_ref(&e.block).await?.ok_or_else(|| {
+                    FsError::Store(crate::error::StoreError::Corrupt(format!(
+                        "extent of inode {} points at a block with no reference count",
+                        s.id
+                    )))
+                })?;
+                new.push(NewExtent {
+                    extent: crate::types::Extent {
+                        offset: from - src_offset + dst_offset,
+                        len: to - from,
+                        block: e.block,
+                        block_offset: e.block_offset + (from - e.offset),
+                    },
+                    block_size: block.size,
+                });
+            }
+            let released = extents::replace_range(tx, d.id, dst_offset, end, &new).await?;
+            let grew = end > d.size;
+            d.size = d.size.max(end);
+            let now = Timestamp::now();
+            d.mtime = now;
+            d.ctime = now;
+            tx.put_inode(&d).await?;
+            Ok((d, grew, released))
+        })?;
+        if grew {
+            self.resized(after.id, after.size);
+        }
+        drop((_first, _second));
+        self.release(released);
+        Ok(self.present(after))
+    }
+
+    /// Removes an empty share: its root directory and its record in the
+    /// store. Only the root's owner may.
+    pub async fn remove_share(&self, ctx: &AuthContext) -> FsResult<()> {
+        let ctx = self.effective(ctx)?;
+        let name = self.name.clone();
+        transact!(self, |tx| {
+            self.writable()?;
+            let root = tx.get_inode(self.root).await?.ok_or(FsError::Stale)?;
+            if !is_owner(&ctx, &root) {
+                return Err(FsError::NotPermitted);
+            }
+            if tx.has_entries(root.id).await? {
+                return Err(FsError::NotEmpty);
+            }
+            tx.delete_inode(root.id).await?;
+            tx.remove_share_root(&name).await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,113 @@
+//! The commented configuration `dittofs init` writes. It spells out the
+//! defaults, so starting from it changes nothing until it is edited.
+
+pub const TEMPLATE: &str = r#"# DittoFS configuration.
+#
+# Every key has a default; delete what you do not change. Any scalar key can
+# also be set from the environment as DITTOFS_<SECTION>_<KEY>, for example
+# DITTOFS_LOGGING_LEVEL=DEBUG or DITTOFS_ADAPTERS_NFS_PORT=3049.
+# Reference: docs/CONFIGURATION.md.
+
+logging:
+  level: INFO          # TRACE, DEBUG, INFO, WARN or ERROR
+  format: text         # text or json
+  output: stderr       # stdout, stderr, or a file path to append to
+
+server:
+  shutdown_timeout: 30s   # how long requests in progress may finish after SIGTERM
+  data_dir: ""            # "" = $XDG_DATA_HOME/dittofs (or ~/.local/share/dittofs)
+  rate_limiting:
+    enabled: false
+    requests_per_second: 5000
+    burst: 10000
+  metrics:
+    enabled: false
+    port: 9090
+
+# Named stores are created once and shared by every share that names them.
+# Metadata types: embedded (on disk, the default) or memory (lost at exit).
+metadata:
+  stores:
+    default:
+      type: embedded
+      embedded:
+        path: ""             # "" = <data_dir>/metadata/<store name>
+        sync_interval: 1s    # power-loss durability every 1s; 0s = before every reply
+
+# Payload (file content) types: fs (files on disk, the default) or memory.
+payload:               # also accepted as "content"
+  stores:
+    default:
+      type: fs
+      fs:
+        path: ""             # "" = <data_dir>/blocks/<store name>
+      block_size: 4MiB       # files are cut into blocks of this size
+
+cache:
+  max_size: 256MiB     # cached blocks; half as much again holds written, unflushed data
+
+shares:
+  - name: /export
+    metadata_store: default
+    payload_store: default
+    read_only: false
+    squash:
+      map_all_to_anonymous: false         # all_squash
+      map_privileged_to_anonymous: false  # root_squash
+      anonymous_uid: 65534
+      anonymous_gid: 65534
+    allowed_clients: []    # CIDR blocks; empty = everyone not denied
+    denied_clients: []     # CIDR blocks; a deny always wins
+    dump_restricted: false # only local clients may list this share's mounts
+    durability: local      # COMMIT waits for: local (journal on disk), remote (block and
+                           # metadata stores; for servers sharing stores), none (nothing)
+    root:                  # the share's root directory, when first created
+      mode: "0755"
+      # uid: 1000          # default: the user running the server
+      # gid: 1000
+    s3:
+      bucket: ""           # its S3 bucket; "" = the share name without "/"
+      anonymous_read: false # unsigned requests may GET, HEAD and list
+      access: {}           # access key -> none | read | write | owner
+
+adapters:
+  nfs:
+    enabled: true
+    bind: 127.0.0.1
+    port: 12049            # NFS, MOUNT and the portmapper all answer here
+    max_connections: 0     # 0 = no limit
+    max_io_size: 1MiB      # largest READ/WRITE offered to clients
+    max_record_size: 1088KiB
+    portmapper:
+      enabled: false       # also answer the portmapper on its standard port
+      port: 111
+  s3:
+    enabled: true
+    bind: 127.0.0.1
+    port: 12080
+    region: us-east-1
+    # With no credentials, one key pair is generated into
+    # <data_dir>/s3-credentials; it acts as root with owner access.
+    credentials: []
+    #  - access_key: alice
+    #    secret_key: change-me-please
+    #    uid: 1000         # the identity its requests act as on files
+    #    gid: 1000
+    #    default_access: none # none | read | write | owner
+    buckets:               # where CreateBucket puts new buckets' shares
+      metadata_store: ""   # "" = the first share's stores
+      payload_store: ""
+      durability: local
+    multipart_expiry: 7d   # uploads idle this long are removed
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, parse_yaml};
+
+    #[test]
+    fn the_template_is_the_defaults() {
+        assert_eq!(parse_yaml(TEMPLATE, "template").unwrap(), Config::default());
+    }
+}

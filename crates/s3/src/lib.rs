@@ -1,0 +1,192 @@
+//! The S3 adapter: every share that has a bucket name is an S3 bucket, and
+//! an object key `a/b/c` is the file `c` in directories `a/b` of that share,
+//! so NFS and S3 clients see the same files.
+//!
+//! It owns the S3 protocol (through `s3s`: HTTP routing, XML, SigV4 in
+//! headers and presigned URLs, aws-chunked bodies), the mapping of keys to
+//! paths, object metadata (ETag, Content-Type, `x-amz-meta-*`, checksums,
+//! kept in extended attributes), listings in S3's order, multipart uploads
+//! staged as hidden files, and bucket permissions by access key. It must
+//! not know stores or block layout: everything goes through the metadata
+//! and content services, which also decide every file permission.
+
+mod access;
+mod body;
+mod buckets;
+mod conditions;
+mod copy;
+mod error;
+mod info;
+mod keys;
+mod listing;
+mod multipart;
+mod objects;
+mod remove;
+mod service;
+mod staging;
+mod tree;
+mod walk;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dittofs_runtime::config::S3Access;
+use dittofs_runtime::{Adapter, AdapterError, Registry};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use service::Gateway;
+
+/// A key that may sign requests, and who it acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub access_key: String,
+    pub secret_key: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// Its access to buckets it did not create and that do not list it.
+    pub default_access: S3Access,
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    pub bind: String,
+    pub port: u16,
+    pub region: String,
+    pub credentials: Vec<Credential>,
+    /// Uploads neither completed nor aborted are removed after this long.
+    pub multipart_expiry: Duration,
+}
+
+/// The S3 front door.
+pub struct S3Adapter {
+    settings: S3Settings,
+    listener: Option<TcpListener>,
+}
+
+impl S3Adapter {
+    pub fn new(settings: S3Settings) -> Self {
+        Self {
+            settings,
+            listener: None,
+        }
+    }
+}
+
+/// `Expect: 100-continue` on an empty body gets no "100 Continue" (there is
+/// no body to ask for), and botocore then misreads the next response on
+/// the same connection; such a connection is closed after its response.
+fn expects_continue_without_body<B>(req: &hyper::Request<B>) -> bool {
+    let h = req.headers();
+    h.get(hyper::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+        && h.get(hyper::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0")
+}
+
+/// The client's address, put into each request for the share's client
+/// rules.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub SocketAddr);
+
+#[async_trait]
+impl Adapter for S3Adapter {
+    fn name(&self) -> &'static str {
+        "s3"
+    }
+
+    async fn bind(&mut self) -> Result<(), AdapterError> {
+        // An IPv6 address needs brackets once a port follows it.
+        let addr = match self.settings.bind.parse::<std::net::IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, self.settings.port).to_string(),
+            Err(_) => format!("{}:{}", self.settings.bind, self.settings.port),
+        };
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| AdapterError::Bind {
+                adapter: "s3",
+                addr: addr.clone(),
+                source,
+            })?;
+        tracing::info!(%addr, "S3 listening");
+        self.listener = Some(listener);
+        Ok(())
+    }
+
+    async fn serve(
+        self: Box<Self>,
+        registry: Arc<Registry>,
+        shutdown: CancellationToken,
+    ) -> Result<(), AdapterError> {
+        let listener = self.listener.ok_or_else(|| AdapterError::Failed {
+            adapter: "s3",
+            detail: "serve before bind".into(),
+        })?;
+        let credentials: HashMap<String, Credential> = self
+            .settings
+            .credentials
+            .iter()
+            .map(|c| (c.access_key.clone(), c.clone()))
+            .collect();
+        let gateway = Arc::new(Gateway::new(
+            registry,
+            Arc::new(credentials),
+            self.settings.region.clone(),
+        ));
+        let service = service::build(gateway.clone());
+        let janitor = tokio::spawn(staging::janitor(
+            gateway,
+            self.settings.multipart_expiry,
+            shutdown.clone(),
+        ));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        loop {
+            let (stream, peer) = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of descriptors and the like: wait, do not spin.
+                        tracing::warn!(error = %e, "S3 accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let svc = service.clone();
+            let with_peer = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+                req.extensions_mut().insert(Peer(peer));
+                let unanswered = expects_continue_without_body(&req);
+                let call = hyper::service::Service::call(&svc, req);
+                async move {
+                    let mut res = call.await?;
+                    if unanswered {
+                        res.headers_mut().insert(
+                            hyper::header::CONNECTION,
+                            hyper::header::HeaderValue::from_static("close"),
+                        );
+                    }
+                    Ok::<_, s3s::HttpError>(res)
+                }
+            });
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), with_peer);
+            let conn = graceful.watch(conn.into_owned());
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(%peer, error = %e, "S3 connection ended");
+                }
+            });
+        }
+        drop(listener);
+        janitor.abort();
+        // Requests in progress finish; the runtime drops us after its grace.
+        graceful.shutdown().await;
+        Ok(())
+    }
+}
