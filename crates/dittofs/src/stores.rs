@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use dittofs_blocks::BlockStore;
+use dittofs_blocks_s3::{S3BlockSettings, S3BlockStore};
 use dittofs_meta::MetadataStore;
 use dittofs_meta_embedded::{EmbeddedOptions, EmbeddedStore};
-use dittofs_runtime::config::MetadataStoreConfig;
-use dittofs_runtime::{MetadataStoreKind, OpenContext, StoreKinds};
+use dittofs_runtime::config::{MetadataStoreConfig, PayloadStoreConfig};
+use dittofs_runtime::{MetadataStoreKind, OpenContext, PayloadStoreKind, StoreKinds};
 
 struct Embedded;
 
@@ -36,9 +38,37 @@ impl MetadataStoreKind for Embedded {
     }
 }
 
+struct S3Blocks;
+
+#[async_trait]
+impl PayloadStoreKind for S3Blocks {
+    async fn open(
+        &self,
+        config: &PayloadStoreConfig,
+        _cx: &OpenContext<'_>,
+    ) -> Result<Arc<dyn BlockStore>, String> {
+        let c = config.s3.clone().unwrap_or_default();
+        let settings = S3BlockSettings {
+            endpoint: c.endpoint,
+            region: c.region,
+            bucket: c.bucket,
+            prefix: c.prefix,
+            access_key: c.access_key,
+            secret_key: c.secret_key,
+            virtual_hosted: c.virtual_hosted,
+            timeout: c.timeout.0,
+            max_retries: c.max_retries as usize,
+            multipart_threshold: c.multipart_threshold.0,
+        };
+        let store = S3BlockStore::open(&settings).map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
+    }
+}
+
 /// Every store type this binary can open.
 pub fn kinds() -> StoreKinds {
     let mut kinds = StoreKinds::builtin();
     kinds.register_metadata("embedded", Embedded);
+    kinds.register_payload("s3", S3Blocks);
     kinds
 }

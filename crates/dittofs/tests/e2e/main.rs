@@ -9,6 +9,7 @@ mod mount;
 mod nfs3_procs;
 mod persistence;
 mod s3_api;
+mod s3_blocks;
 mod s3_clients;
 mod s3_safety;
 mod s3_support;

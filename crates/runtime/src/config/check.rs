@@ -259,6 +259,34 @@ pub fn check(c: &Config) -> Result<(), Problem> {
                 format!("settings for type fs on a store of type {:?}", s.kind),
             ));
         }
+        if s.s3.is_some() && s.kind != "s3" {
+            return Err((
+                format!("payload.stores.{name}.s3"),
+                format!("settings for type s3 on a store of type {:?}", s.kind),
+            ));
+        }
+        if s.kind == "s3" {
+            let s3 = s.s3.clone().unwrap_or_default();
+            if s3.bucket.is_empty() {
+                return Err((
+                    format!("payload.stores.{name}.s3.bucket"),
+                    "a store of type s3 needs the bucket its blocks go to".into(),
+                ));
+            }
+            let web = s3.endpoint.starts_with("http://") || s3.endpoint.starts_with("https://");
+            if !s3.endpoint.is_empty() && !web {
+                return Err((
+                    format!("payload.stores.{name}.s3.endpoint"),
+                    format!("{:?} is not an http:// or https:// URL", s3.endpoint),
+                ));
+            }
+            if s3.access_key.is_empty() != s3.secret_key.is_empty() {
+                return Err((
+                    format!("payload.stores.{name}.s3.secret_key"),
+                    "give access_key and secret_key together, or neither (then the AWS_* environment variables are used)".into(),
+                ));
+            }
+        }
     }
     if c.shares.is_empty() {
         return Err((
@@ -374,4 +402,37 @@ pub fn check(c: &Config) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_yaml;
+
+    fn problem(yaml: &str) -> Option<Problem> {
+        check(&parse_yaml(yaml, "c.yaml").expect("parses")).err()
+    }
+
+    #[test]
+    fn s3_payload_stores_need_a_bucket_and_a_url() {
+        let store = |s3: &str| {
+            format!("payload:\n  stores:\n    default:\n      type: s3\n      s3: {{ {s3} }}\n")
+        };
+        assert_eq!(
+            problem(&store("bucket: b, endpoint: \"http://h:9000\"")),
+            None
+        );
+        assert_eq!(problem(&store("bucket: b")), None, "AWS itself");
+        let (key, _) = problem(&store("endpoint: \"http://h\"")).expect("no bucket");
+        assert_eq!(key, "payload.stores.default.s3.bucket");
+        let (key, _) = problem(&store("bucket: b, endpoint: \"h:9000\"")).expect("no scheme");
+        assert_eq!(key, "payload.stores.default.s3.endpoint");
+        let (key, _) = problem(&store("bucket: b, access_key: k")).expect("half a key");
+        assert_eq!(key, "payload.stores.default.s3.secret_key");
+        let (key, _) =
+            problem("payload:\n  stores:\n    default:\n      type: fs\n      s3: { bucket: b }\n")
+                .expect("s3 settings on fs");
+        assert_eq!(key, "payload.stores.default.s3");
+        assert!(valid_bucket_name("foo.-bar") && !valid_bucket_name("foo-.bar"));
+    }
 }

@@ -164,7 +164,7 @@ impl<T> Default for Stores<T> {
 /// The metadata store types this build knows.
 pub const METADATA_STORE_TYPES: &[&str] = &["memory", "embedded"];
 /// The payload (block) store types this build knows.
-pub const PAYLOAD_STORE_TYPES: &[&str] = &["memory", "fs"];
+pub const PAYLOAD_STORE_TYPES: &[&str] = &["memory", "fs", "s3"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,10 +219,54 @@ pub struct PayloadStoreConfig {
     /// Settings of `type: fs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs: Option<FsConfig>,
+    /// Settings of `type: s3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3StoreConfig>,
     /// Files are cut into blocks of this size (a file's last block, and
     /// small overwrites, are smaller).
     #[serde(default = "default_block_size")]
     pub block_size: ByteSize,
+}
+
+/// Blocks kept in an S3-compatible object store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3StoreConfig {
+    /// `http(s)://host:port`; empty means AWS itself.
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    /// Every key starts with it (`<prefix>/blocks/...`).
+    pub prefix: String,
+    /// Empty: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    pub access_key: String,
+    pub secret_key: String,
+    /// `https://bucket.host/` instead of `https://host/bucket/`.
+    pub virtual_hosted: bool,
+    /// Deadline of one request.
+    pub timeout: Seconds,
+    /// Retries of a failed request (network errors, throttling, 5xx), with
+    /// exponential backoff and jitter.
+    pub max_retries: u32,
+    /// Blocks this big or bigger are put in parts.
+    pub multipart_threshold: ByteSize,
+}
+
+impl Default for S3StoreConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: String::new(),
+            region: "us-east-1".into(),
+            bucket: String::new(),
+            prefix: String::new(),
+            access_key: String::new(),
+            secret_key: String::new(),
+            virtual_hosted: false,
+            timeout: Seconds::from_secs(30),
+            max_retries: 10,
+            multipart_threshold: ByteSize(16 << 20),
+        }
+    }
 }
 
 fn default_block_size() -> ByteSize {
@@ -234,6 +278,7 @@ impl PayloadStoreConfig {
         Self {
             kind: "memory".into(),
             fs: None,
+            s3: None,
             block_size: default_block_size(),
         }
     }
@@ -242,6 +287,7 @@ impl PayloadStoreConfig {
         Self {
             kind: "fs".into(),
             fs: Some(FsConfig::default()),
+            s3: None,
             block_size: default_block_size(),
         }
     }
