@@ -26,6 +26,8 @@ pub struct BlockCache {
 fn unshare(id: &BlockId, e: Arc<BlockError>) -> BlockError {
     match &*e {
         BlockError::NotFound(id) => BlockError::NotFound(*id),
+        // The store is down, not the block damaged: the caller may retry.
+        BlockError::Unavailable(why) => BlockError::Unavailable(why.clone()),
         other => BlockError::Corrupt {
             id: *id,
             detail: other.to_string(),

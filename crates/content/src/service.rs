@@ -246,13 +246,17 @@ impl ContentService {
         let attrs = self.core.meta.getattr(ctx, fh).await?;
         let stats = self.core.store().stats().await?;
         let cap = self.core.blocks.capacity().await?;
+        // A store that cannot tell what it holds (an object store) reports
+        // nothing used; the metadata's count of block bytes says it.
+        let used = (cap.total_bytes - cap.free_bytes.min(cap.total_bytes)).max(stats.block_bytes);
+        let free_bytes = cap.total_bytes.saturating_sub(used);
         // An inode costs well under a kilobyte of metadata; free space is
         // the real bound on how many more files fit.
-        let free_files = cap.free_bytes / 1024;
+        let free_files = free_bytes / 1024;
         Ok(FsStat {
             attrs,
             total_bytes: cap.total_bytes,
-            free_bytes: cap.free_bytes,
+            free_bytes,
             total_files: stats.inodes + free_files,
             free_files,
         })

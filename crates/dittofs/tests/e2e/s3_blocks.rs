@@ -46,9 +46,13 @@ async fn s3_block_store_passes_the_conformance_suite() {
 
 /// A second server keeps its blocks in the first one's bucket.
 fn config_on(s3: &Server) -> String {
+    config_with(s3, "")
+}
+
+fn config_with(s3: &Server, extra: &str) -> String {
     format!(
         "\
-metadata:
+{extra}metadata:
   stores:
     default: {{ type: embedded }}
 payload:
@@ -62,6 +66,7 @@ payload:
         access_key: main-key
         secret_key: main-secret
         max_retries: 2
+        timeout: 3s
 adapters:
   s3:
     enabled: false
@@ -131,6 +136,17 @@ async fn nfs_files_round_trip_through_the_s3_block_store() {
             data.len()
         );
     }
+    // FSSTAT's used space comes from the metadata's block counters.
+    let st = c
+        .fsstat(&nfs3_types::nfs3::FSSTAT3args { fsroot: root })
+        .await
+        .expect("FSSTAT rpc")
+        .expect("FSSTAT");
+    assert!(
+        st.tbytes - st.fbytes >= written,
+        "FSSTAT says {} bytes used, {written} written",
+        st.tbytes - st.fbytes
+    );
 }
 
 async fn stored_bytes(store: &S3BlockStore) -> u64 {
@@ -140,4 +156,145 @@ async fn stored_bytes(store: &S3BlockStore) -> u64 {
         total += store.get(&id, 0..u64::MAX).await.expect("get block").len() as u64;
     }
     total
+}
+
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+async fn commit(c: &mut harness::Connection, fh: &nfs3_types::nfs3::nfs_fh3) {
+    let r = c
+        .commit(&nfs3_types::nfs3::COMMIT3args {
+            file: fh.clone(),
+            offset: 0,
+            count: 0,
+        })
+        .await
+        .expect("COMMIT rpc");
+    assert!(
+        matches!(r, nfs3_types::nfs3::Nfs3Result::Ok(_)),
+        "COMMIT must succeed with the S3 store down: the journal holds the data"
+    );
+}
+
+/// The S3 endpoint goes away in the middle of a write workload: writes are
+/// taken (and COMMITs succeed, from the journal) until the server's memory
+/// for unflushed data is spent, then pushed back with JUKEBOX; when the
+/// endpoint returns, everything drains into the bucket and reads back.
+#[tokio::test]
+async fn an_s3_outage_pushes_writes_back_and_loses_nothing() {
+    use nfs3_types::nfs3::{Nfs3Result, nfsstat3, stable_how};
+    let mut backend = Server::start_s3();
+    let server = Server::start_with_config(
+        Some(&config_with(&backend, "cache:\n  max_size: 16MiB\n")),
+        &[],
+    );
+    let mut c = harness::mount(&server).await;
+    let root = c.root_nfs_fh3();
+    let (fh, _) = crate::nfs3_procs::create_file(&mut c, &root, "outage").await;
+    let mut acked = Vec::new();
+    let chunk = 1 << 20;
+    for i in 0..2 {
+        let data = noise(i, chunk);
+        crate::nfs3_procs::write_res(&mut c, &fh, acked.len() as u64, &data, stable_how::UNSTABLE)
+            .await
+            .expect("WRITE before the outage");
+        acked.extend_from_slice(&data);
+    }
+    commit(&mut c, &fh).await;
+
+    backend.kill();
+    let mut pushed_back = false;
+    for i in 2..64 {
+        let data = noise(i, chunk);
+        match crate::nfs3_procs::write_res(
+            &mut c,
+            &fh,
+            acked.len() as u64,
+            &data,
+            stable_how::UNSTABLE,
+        )
+        .await
+        {
+            Nfs3Result::Ok(_) => {
+                acked.extend_from_slice(&data);
+                commit(&mut c, &fh).await;
+            }
+            Nfs3Result::Err((nfsstat3::NFS3ERR_JUKEBOX, _)) => {
+                pushed_back = true;
+                break;
+            }
+            Nfs3Result::Err((other, _)) => panic!("WRITE during the outage: {other:?}"),
+        }
+    }
+    assert!(
+        pushed_back,
+        "{} MiB taken with the block store down: memory must stay bounded",
+        acked.len() >> 20
+    );
+    assert!(
+        acked.len() > 2 << 20,
+        "no write was taken with the block store down ({} bytes in all)",
+        acked.len()
+    );
+
+    eprintln!(
+        "{} MiB acknowledged (2 before the outage), then JUKEBOX",
+        acked.len() >> 20
+    );
+    backend.restart();
+    // Writes are taken again once the backlog drains.
+    let tail = noise(99, chunk);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match crate::nfs3_procs::write_res(
+            &mut c,
+            &fh,
+            acked.len() as u64,
+            &tail,
+            stable_how::UNSTABLE,
+        )
+        .await
+        {
+            Nfs3Result::Ok(_) => break,
+            Nfs3Result::Err((nfsstat3::NFS3ERR_JUKEBOX, _)) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "still JUKEBOX after the endpoint came back"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Nfs3Result::Err((other, _)) => panic!("WRITE after the outage: {other:?}"),
+        }
+    }
+    acked.extend_from_slice(&tail);
+    commit(&mut c, &fh).await;
+    let got = crate::nfs3_procs::read_all(&mut c, &fh).await;
+    assert!(
+        got == acked,
+        "{} bytes back, {} acknowledged",
+        got.len(),
+        acked.len()
+    );
+    let store = S3BlockStore::open(&settings(&backend, "other-server")).expect("open");
+    loop {
+        let stored = stored_bytes(&store).await;
+        if stored >= acked.len() as u64 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{stored} bytes drained into the bucket of {}",
+            acked.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -42,6 +42,17 @@ payload:               # also accepted as "content"
       fs:
         path: ""             # "" = <data_dir>/blocks/<store name>
       block_size: 4MiB       # files are cut into blocks of this size
+    # objects:               # blocks in any S3-compatible bucket
+    #   type: s3
+    #   s3:
+    #     endpoint: http://127.0.0.1:9000   # "" = AWS itself
+    #     region: us-east-1
+    #     bucket: dittofs-blocks
+    #     prefix: ""
+    #     access_key: ""     # "" = AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+    #     secret_key: ""
+    #     timeout: 30s
+    #     max_retries: 10
 
 cache:
   max_size: 256MiB     # cached blocks; half as much again holds written, unflushed data
