@@ -13,6 +13,7 @@
 mod adapter;
 pub mod config;
 mod datadir;
+mod limits;
 pub mod logging;
 mod registry;
 mod server;
@@ -20,6 +21,7 @@ mod stores;
 
 pub use adapter::{Adapter, AdapterError, run_adapters};
 pub use datadir::{DataDir, DataDirError};
+pub use limits::RequestLimit;
 pub use registry::{
     BucketSettings, CREATED_XATTR, Registry, RegistryError, Share, ShareFactory, ShareSpec,
 };

@@ -101,6 +101,7 @@ pub struct Registry {
     factory: Option<ShareFactory>,
     /// Serializes creating and removing shares.
     changing: tokio::sync::Mutex<()>,
+    limit: crate::RequestLimit,
 }
 
 impl Registry {
@@ -116,12 +117,23 @@ impl Registry {
             data_path: data_path.clone(),
             factory,
             changing: tokio::sync::Mutex::new(()),
+            limit: crate::RequestLimit::default(),
         };
         for spec in specs {
             let share = registry.open(spec).await?;
             registry.insert(share)?;
         }
         Ok(registry)
+    }
+
+    /// Limits the rate of requests every adapter admits.
+    pub fn limit_requests(&mut self, limit: crate::RequestLimit) {
+        self.limit = limit;
+    }
+
+    /// Whether a request may be served now (`server.rate_limiting`).
+    pub fn admit(&self) -> bool {
+        self.limit.admit()
     }
 
     async fn open(&self, spec: ShareSpec) -> Result<Arc<Share>, RegistryError> {

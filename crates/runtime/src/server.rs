@@ -301,16 +301,12 @@ impl Server {
         {
             tracing::warn!(store = %name, "payload store is not used by any share; not opened");
         }
-        if config.server.rate_limiting.enabled {
-            tracing::warn!(
-                "server.rate_limiting is set but this build does not limit request rates yet"
-            );
-        }
         if config.server.metrics.enabled {
             tracing::warn!("server.metrics is set but this build does not serve metrics yet");
         }
         let data_path = DataPath::new(config.cache.max_size.0);
-        let registry = Registry::build(key, specs, &data_path, factory).await?;
+        let mut registry = Registry::build(key, specs, &data_path, factory).await?;
+        registry.limit_requests(crate::RequestLimit::new(&config.server.rate_limiting));
         Ok(Self {
             registry: Arc::new(registry),
             data_dir,

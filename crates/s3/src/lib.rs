@@ -77,6 +77,18 @@ impl S3Adapter {
     }
 }
 
+/// The answer to a request over `server.rate_limiting`.
+fn slow_down() -> hyper::Response<s3s::Body> {
+    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+    let mut res = hyper::Response::new(s3s::Body::from(xml.to_owned()));
+    *res.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+    res.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/xml"),
+    );
+    res
+}
+
 /// `Expect: 100-continue` on an empty body gets no "100 Continue" (there is
 /// no body to ask for), and botocore then misreads the next response on
 /// the same connection; such a connection is closed after its response.
@@ -132,6 +144,7 @@ impl Adapter for S3Adapter {
             .iter()
             .map(|c| (c.access_key.clone(), c.clone()))
             .collect();
+        let gateway_registry = registry.clone();
         let gateway = Arc::new(Gateway::new(
             registry,
             Arc::new(credentials),
@@ -160,11 +173,16 @@ impl Adapter for S3Adapter {
             };
             let _ = stream.set_nodelay(true);
             let svc = service.clone();
+            let registry = gateway_registry.clone();
             let with_peer = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
                 req.extensions_mut().insert(Peer(peer));
                 let unanswered = expects_continue_without_body(&req);
+                let admitted = registry.admit();
                 let call = hyper::service::Service::call(&svc, req);
                 async move {
+                    if !admitted {
+                        return Ok(slow_down());
+                    }
                     let mut res = call.await?;
                     if unanswered {
                         res.headers_mut().insert(

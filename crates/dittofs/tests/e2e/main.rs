@@ -5,6 +5,7 @@ mod cli;
 mod datapath;
 mod harness;
 mod libnfs;
+mod limits;
 mod mount;
 mod nfs3_procs;
 mod persistence;

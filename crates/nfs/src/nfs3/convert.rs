@@ -115,3 +115,40 @@ pub(crate) fn set_attrs(s: &Sattr3) -> SetAttrs {
         mtime: set_time(s.mtime),
     }
 }
+
+/// A procedure's reply of NFS3ERR_JUKEBOX with empty optional parts, for a
+/// request turned away before any work (over `server.rate_limiting`). Per
+/// RFC 1813 each failure body is made of `post_op_attr`s (one word when
+/// empty) and `wcc_data`s (two words when empty).
+pub(crate) fn jukebox(p: dittofs_nfs_wire::nfs3::Procedure) -> dittofs_xdr::XdrWriter {
+    use dittofs_nfs_wire::nfs3::Procedure as P;
+    let empty_words = match p {
+        P::Null | P::GetAttr => 0,
+        P::Lookup
+        | P::Access
+        | P::ReadLink
+        | P::Read
+        | P::ReadDir
+        | P::ReadDirPlus
+        | P::FsStat
+        | P::FsInfo
+        | P::PathConf => 1,
+        P::SetAttr
+        | P::Write
+        | P::Create
+        | P::Mkdir
+        | P::Symlink
+        | P::Mknod
+        | P::Remove
+        | P::Rmdir
+        | P::Commit => 2,
+        P::Link => 3,
+        P::Rename => 4,
+    };
+    let mut w = dittofs_xdr::XdrWriter::new();
+    w.u32(NfsStat3::Jukebox as u32);
+    for _ in 0..empty_words {
+        w.u32(0);
+    }
+    w
+}

@@ -25,7 +25,11 @@ pub(crate) async fn handle(
     args: &mut XdrReader,
 ) -> ProcResult {
     use Procedure as P;
-    match Procedure::from_u32(proc_).ok_or(CallFailure::ProcUnavail)? {
+    let procedure = Procedure::from_u32(proc_).ok_or(CallFailure::ProcUnavail)?;
+    if procedure != P::Null && !p.registry.admit() {
+        return Ok(convert::jukebox(procedure));
+    }
+    match procedure {
         P::Null => Ok(XdrWriter::new()),
         P::GetAttr => call(args, |a| attrs::getattr(p, c, a)).await,
         P::SetAttr => call(args, |a| attrs::setattr(p, c, a)).await,

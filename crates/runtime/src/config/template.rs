@@ -16,7 +16,7 @@ logging:
 server:
   shutdown_timeout: 30s   # how long requests in progress may finish after SIGTERM
   data_dir: ""            # "" = $XDG_DATA_HOME/dittofs (or ~/.local/share/dittofs)
-  rate_limiting:
+  rate_limiting:           # over the rate: NFS JUKEBOX, S3 503 SlowDown
     enabled: false
     requests_per_second: 5000
     burst: 10000
