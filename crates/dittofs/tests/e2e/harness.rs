@@ -22,6 +22,15 @@ pub fn free_port() -> u16 {
         .expect("no free port")
 }
 
+/// Two ports nobody listens on right now, different from each other
+/// (both are held while the second is picked).
+fn free_port_pair() -> (u16, u16) {
+    let bind = || TcpListener::bind("127.0.0.1:0").expect("no free port");
+    let (a, b) = (bind(), bind());
+    let port = |l: &TcpListener| l.local_addr().expect("local address").port();
+    (port(&a), port(&b))
+}
+
 /// A running server with its own data directory and ports.
 pub struct Server {
     child: Option<Child>,
@@ -105,10 +114,11 @@ impl Server {
             std::fs::write(&p, y).expect("write config");
             p
         });
+        let (port, s3_port) = free_port_pair();
         let mut s = Self {
             child: None,
-            port: free_port(),
-            s3_port: free_port(),
+            port,
+            s3_port,
             wait_s3,
             data_dir,
             config,
