@@ -10,7 +10,6 @@
 //! FSSTAT come from the metadata layer's counters, not from here.
 
 use std::ops::Range;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -255,9 +254,4 @@ impl BlockStore for S3BlockStore {
             free_bytes: 1 << 60,
         })
     }
-}
-
-/// Shared handle, as the runtime keeps stores.
-pub fn open(s: &S3BlockSettings) -> Result<Arc<dyn BlockStore>, BlockError> {
-    Ok(Arc::new(S3BlockStore::open(s)?))
 }

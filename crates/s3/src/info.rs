@@ -146,6 +146,17 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The bytes of lowercase or uppercase hex; `None` for anything else.
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 pub(crate) fn system_time(t: Timestamp) -> SystemTime {
     if t.secs < 0 {
         return UNIX_EPOCH;
@@ -191,6 +202,14 @@ mod tests {
             next_cookie: 0,
             xattrs: Default::default(),
         }
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let d = [0u8, 1, 0xab, 0xff];
+        assert_eq!(unhex(&hex(&d)).unwrap(), d);
+        assert!(unhex("abc").is_none());
+        assert!(unhex("zz").is_none());
     }
 
     #[test]

@@ -85,16 +85,7 @@ async fn nfs_files_round_trip_through_the_s3_block_store() {
         let mut c = harness::mount(&server).await;
         let root = c.root_nfs_fh3();
         for (i, &size) in sizes.iter().enumerate() {
-            // Not repeating, so deduplication cannot fold the blocks.
-            let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ i as u64;
-            let data: Vec<u8> = (0..size)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    (x >> 24) as u8
-                })
-                .collect();
+            let data = noise(i as u64, size);
             let name = format!("f{i}");
             let (fh, _) = crate::nfs3_procs::create_file(&mut c, &root, &name).await;
             let mut at = 0;
@@ -108,19 +99,7 @@ async fn nfs_files_round_trip_through_the_s3_block_store() {
     }
     // The flushers move every block to the bucket, under the prefix.
     let written: u64 = sizes.iter().map(|s| *s as u64).sum();
-    let store = S3BlockStore::open(&settings(&backend, "other-server")).expect("open");
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let stored = stored_bytes(&store).await;
-        if stored >= written {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{stored} bytes in the bucket for {written} bytes of files"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    wait_until_stored(&backend, written).await;
     // Restarted, it reads what it flushed from the S3 store.
     server.terminate();
     server.restart();
@@ -149,13 +128,26 @@ async fn nfs_files_round_trip_through_the_s3_block_store() {
     );
 }
 
-async fn stored_bytes(store: &S3BlockStore) -> u64 {
+/// Waits (up to two minutes) until the other server's blocks in the
+/// backend's bucket hold at least `bytes`.
+async fn wait_until_stored(backend: &Server, bytes: u64) {
     use dittofs_blocks::BlockStore;
-    let mut total = 0;
-    for id in store.list(None, 10_000).await.expect("list") {
-        total += store.get(&id, 0..u64::MAX).await.expect("get block").len() as u64;
+    let store = S3BlockStore::open(&settings(backend, "other-server")).expect("open");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut stored = 0;
+        for id in store.list(None, 10_000).await.expect("list") {
+            stored += store.get(&id, 0..u64::MAX).await.expect("get block").len() as u64;
+        }
+        if stored >= bytes {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{stored} bytes in the bucket for {bytes} bytes written"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    total
 }
 
 fn noise(seed: u64, len: usize) -> Vec<u8> {
@@ -284,17 +276,5 @@ async fn an_s3_outage_pushes_writes_back_and_loses_nothing() {
         got.len(),
         acked.len()
     );
-    let store = S3BlockStore::open(&settings(&backend, "other-server")).expect("open");
-    loop {
-        let stored = stored_bytes(&store).await;
-        if stored >= acked.len() as u64 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{stored} bytes drained into the bucket of {}",
-            acked.len()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    wait_until_stored(&backend, acked.len() as u64).await;
 }
