@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # The S3 tests find awscli, boto3 and s3tests in this virtualenv.
 export S3_TEST_VENV=${S3_TEST_VENV:-$HOME/.cache/dittofs/test-venv}
 scripts/test-deps.sh
+# The PostgreSQL metadata store is tested against a real server.
+scripts/test-postgres.sh
 
 export CARGO_INCREMENTAL=0
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}

@@ -125,6 +125,13 @@ impl Core {
     pub async fn reclaim(&self, ids: Vec<BlockId>) {
         for id in ids {
             let _guard = self.block_locks.lock(&id).await;
+            let _lease = match self.store().lease_blocks(&[id]).await {
+                Ok(lease) => lease,
+                Err(e) => {
+                    tracing::warn!(block = %id, error = %e, "could not lock a released block; a later collection will retry");
+                    continue;
+                }
+            };
             match self.store().block_ref(&id).await {
                 Ok(None) => {
                     if let Err(e) = self.blocks.delete(&id).await {

@@ -217,6 +217,8 @@ impl Core {
             .block_locks
             .lock_all(hashed.iter().map(|(_, id, _)| *id))
             .await;
+        let ids: Vec<_> = hashed.iter().map(|(_, id, _)| *id).collect();
+        let _lease = self.store().lease_blocks(&ids).await?;
         let mut uploaded = Vec::new();
         let mut uploads = tokio::task::JoinSet::new();
         for (_, id, data) in &hashed {
@@ -267,6 +269,7 @@ impl Core {
             Ok(()) => {}
             Err(FsError::Stale) => {
                 // The file went away: its data and its new blocks go too.
+                drop(_lease);
                 drop(_locks);
                 self.budget.release(self.dirty.remove(inode));
                 self.reclaim(uploaded).await;
@@ -274,6 +277,7 @@ impl Core {
             }
             Err(e) => return Err(e),
         }
+        drop(_lease);
         drop(_locks);
         self.budget.release(self.dirty.flushed(inode, &snap));
         // Records of this file after the oldest still dirty are needed.

@@ -236,6 +236,8 @@ impl ContentService {
             Durability::Remote => {
                 self.core.flush(inode, true).await?;
                 self.core.release_flushed().await?;
+                // The flush's metadata must be as stable as its blocks.
+                self.core.store().sync().await?;
             }
             Durability::None => {}
         }
@@ -244,7 +246,7 @@ impl ContentService {
 
     pub async fn fsstat(&self, ctx: &AuthContext, fh: &FileHandle) -> FsResult<FsStat> {
         let attrs = self.core.meta.getattr(ctx, fh).await?;
-        let stats = self.core.store().stats().await?;
+        let stats = self.core.store().recent_stats().await?;
         let cap = self.core.blocks.capacity().await?;
         // A store that cannot tell what it holds (an object store) reports
         // nothing used; the metadata's count of block bytes says it.

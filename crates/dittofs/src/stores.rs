@@ -9,6 +9,7 @@ use dittofs_blocks::BlockStore;
 use dittofs_blocks_s3::{S3BlockSettings, S3BlockStore};
 use dittofs_meta::MetadataStore;
 use dittofs_meta_embedded::{EmbeddedOptions, EmbeddedStore};
+use dittofs_meta_postgres::{PostgresOptions, PostgresStore, SslMode};
 use dittofs_runtime::config::{MetadataStoreConfig, PayloadStoreConfig};
 use dittofs_runtime::{MetadataStoreKind, OpenContext, PayloadStoreKind, StoreKinds};
 
@@ -33,6 +34,40 @@ impl MetadataStoreKind for Embedded {
         let store = tokio::task::spawn_blocking(move || EmbeddedStore::open(options))
             .await
             .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
+    }
+}
+
+struct Postgres;
+
+#[async_trait]
+impl MetadataStoreKind for Postgres {
+    async fn open(
+        &self,
+        config: &MetadataStoreConfig,
+        _cx: &OpenContext<'_>,
+    ) -> Result<Arc<dyn MetadataStore>, String> {
+        let c = config.postgres.clone().unwrap_or_default();
+        let options = PostgresOptions {
+            dsn: c.dsn,
+            host: c.host,
+            port: c.port,
+            database: c.database,
+            user: c.user,
+            password: c.password,
+            sslmode: match c.sslmode.as_str() {
+                "disable" => SslMode::Disable,
+                _ => SslMode::Prefer,
+            },
+            max_conns: c.max_conns as usize,
+            schema: c.schema,
+            connect_timeout: c.connect_timeout.0,
+            stats_ttl: c.stats_ttl.0,
+            synchronous_commit: c.synchronous_commit,
+        };
+        let store = PostgresStore::open(&options)
+            .await
             .map_err(|e| e.to_string())?;
         Ok(Arc::new(store))
     }
@@ -69,6 +104,7 @@ impl PayloadStoreKind for S3Blocks {
 pub fn kinds() -> StoreKinds {
     let mut kinds = StoreKinds::builtin();
     kinds.register_metadata("embedded", Embedded);
+    kinds.register_metadata("postgres", Postgres);
     kinds.register_payload("s3", S3Blocks);
     kinds
 }

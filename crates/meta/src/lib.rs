@@ -30,5 +30,5 @@ pub use error::{FsError, FsResult, StoreError};
 pub use handle::{FileHandle, HANDLE_LEN, HandleBytes, HandleKey, ShareId, share_id};
 pub use memory::MemoryMetadataStore;
 pub use service::*;
-pub use store::{MetaTxn, MetadataStore, StoreResult};
+pub use store::{BlockLease, MetaTxn, MetadataStore, StoreResult};
 pub use types::*;

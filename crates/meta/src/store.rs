@@ -6,6 +6,10 @@ use crate::types::{BlockRef, DirEntry, Extent, Inode, InodeId, StoreStats};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Held while a server decides, for some blocks, whether to delete them or
+/// to reference them without uploading them again; dropping it lets go.
+pub type BlockLease = Box<dyn std::any::Any + Send + Sync>;
+
 /// Where the namespace, attributes, extent maps and block reference counts
 /// are kept.
 ///
@@ -68,6 +72,24 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn list_shares(&self) -> StoreResult<Vec<(String, InodeId)>>;
 
     async fn stats(&self) -> StoreResult<StoreStats>;
+
+    /// [`stats`](Self::stats), possibly a few seconds old: what FSSTAT
+    /// shows. Stores that count rows to answer `stats` reuse a recent
+    /// count here.
+    async fn recent_stats(&self) -> StoreResult<StoreStats> {
+        self.stats().await
+    }
+
+    /// Keeps every other server sharing this store from deleting `blocks`,
+    /// or from referencing them without uploading them, until the lease
+    /// drops. Within one server the content service's own block locks do
+    /// this; a store that several servers share must lock across them, or
+    /// one server could delete a block another has just deduplicated
+    /// against.
+    async fn lease_blocks(&self, blocks: &[BlockId]) -> StoreResult<BlockLease> {
+        let _ = blocks;
+        Ok(Box::new(()))
+    }
 
     /// Makes every committed transaction survive power loss. Commits
     /// already survive a crash of the process; stores that need more for

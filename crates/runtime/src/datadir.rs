@@ -63,7 +63,14 @@ impl DataDir {
     /// The server's handle key, created (readable by the owner only) on the
     /// first start. Handles stay valid across restarts because it does.
     pub fn handle_key(&self) -> Result<HandleKey, DataDirError> {
-        let path = self.root.join(KEY_FILE);
+        self.handle_key_in(&self.root.join(KEY_FILE))
+    }
+
+    /// The handle key kept in `path`, created there if missing: servers
+    /// that share a metadata store share this file, so each accepts the
+    /// others' handles.
+    pub fn handle_key_in(&self, path: &Path) -> Result<HandleKey, DataDirError> {
+        let path = path.to_path_buf();
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let key: [u8; 32] =
@@ -84,7 +91,7 @@ impl DataDir {
     fn create_key(&self, path: &Path) -> Result<HandleKey, DataDirError> {
         let key = HandleKey::generate().map_err(|e| DataDirError::Random(e.to_string()))?;
         self.create_once(path, key.as_bytes())?;
-        self.handle_key()
+        self.handle_key_in(path)
     }
 
     /// The S3 key pair used when the configuration names none, created on

@@ -222,7 +222,10 @@ impl Server {
             DataDir::new(config.server.data_dir.trim())
         };
         data_dir.create()?;
-        let key = data_dir.handle_key()?;
+        let key = match config.server.handle_key_file.trim() {
+            "" => data_dir.handle_key()?,
+            file => data_dir.handle_key_in(std::path::Path::new(file))?,
+        };
         let mut stores = Stores {
             config,
             kinds,

@@ -1,7 +1,7 @@
 //! Service errors as S3 errors: the one place a `FsError` becomes an S3
 //! code and HTTP status.
 
-use dittofs_meta::FsError;
+use dittofs_meta::{FsError, StoreError};
 use hyper::StatusCode;
 use s3s::{S3Error, S3ErrorCode, s3_error};
 
@@ -53,7 +53,14 @@ pub(crate) fn fs(e: FsError, about: About) -> S3Error {
             err.set_status_code(StatusCode::INSUFFICIENT_STORAGE);
             err
         }
-        FsError::Busy => s3_error!(SlowDown),
+        FsError::Busy | FsError::Store(StoreError::Conflict) => s3_error!(SlowDown),
+        FsError::Store(StoreError::Unavailable(ref why)) => {
+            tracing::error!(error = %why, "S3 request failed: metadata store unavailable");
+            s3_error!(
+                ServiceUnavailable,
+                "the metadata store is unavailable; retry later"
+            )
+        }
         FsError::TooManyLinks
         | FsError::NotSync
         | FsError::BadCookie

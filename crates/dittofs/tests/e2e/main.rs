@@ -9,6 +9,7 @@ mod limits;
 mod mount;
 mod nfs3_procs;
 mod persistence;
+mod postgres;
 mod s3_api;
 mod s3_blocks;
 mod s3_clients;

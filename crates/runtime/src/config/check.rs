@@ -6,7 +6,9 @@ use std::net::IpAddr;
 
 use dittofs_meta::Cidr;
 
-use super::schema::{Config, METADATA_STORE_TYPES, PAYLOAD_STORE_TYPES, ShareConfig};
+use super::schema::{
+    Config, METADATA_STORE_TYPES, PAYLOAD_STORE_TYPES, PostgresConfig, ShareConfig,
+};
 
 /// A problem: the key path and what was expected.
 pub type Problem = (String, String);
@@ -239,6 +241,15 @@ pub fn check(c: &Config) -> Result<(), Problem> {
                 format!("settings for type embedded on a store of type {:?}", s.kind),
             ));
         }
+        if s.postgres.is_some() && s.kind != "postgres" {
+            return Err((
+                format!("metadata.stores.{name}.postgres"),
+                format!("settings for type postgres on a store of type {:?}", s.kind),
+            ));
+        }
+        if s.kind == "postgres" {
+            postgres(name, &s.postgres.clone().unwrap_or_default())?;
+        }
     }
     for (name, s) in &c.payload.stores {
         store_name("payload", name)?;
@@ -404,6 +415,40 @@ pub fn check(c: &Config) -> Result<(), Problem> {
     Ok(())
 }
 
+fn postgres(name: &str, p: &PostgresConfig) -> Result<(), Problem> {
+    let at = |k: &str| format!("metadata.stores.{name}.postgres.{k}");
+    if !["disable", "prefer"].contains(&p.sslmode.as_str()) {
+        return Err((
+            at("sslmode"),
+            format!(
+                "{:?}: this build connects to PostgreSQL without TLS; use disable or prefer \
+                 (or a TLS tunnel such as stunnel or a local pgbouncer)",
+                p.sslmode
+            ),
+        ));
+    }
+    let schema = &p.schema;
+    let valid = schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err((
+            at("schema"),
+            format!("{schema:?}: lower-case letters, digits and _ (not first), at most 63"),
+        ));
+    }
+    if p.max_conns == 0 {
+        return Err((at("max_conns"), "must be at least 1".into()));
+    }
+    if p.dsn.trim().is_empty() && (p.host.is_empty() || p.database.is_empty() || p.user.is_empty())
+    {
+        return Err((at("host"), "give a dsn, or host, database and user".into()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,5 +479,27 @@ mod tests {
                 .expect("s3 settings on fs");
         assert_eq!(key, "payload.stores.default.s3");
         assert!(valid_bucket_name("foo.-bar") && !valid_bucket_name("foo-.bar"));
+    }
+
+    #[test]
+    fn postgres_stores_are_checked() {
+        let store = |pg: &str| {
+            format!(
+                "metadata:\n  stores:\n    default:\n      type: postgres\n      postgres: {{ {pg} }}\n"
+            )
+        };
+        assert_eq!(problem(&store("dsn: \"host=db dbname=x\"")), None);
+        assert_eq!(problem(&store("host: db, schema: ns_2")), None);
+        let (key, why) = problem(&store("sslmode: require")).expect("TLS is not built in");
+        assert_eq!(key, "metadata.stores.default.postgres.sslmode");
+        assert!(why.contains("without TLS"), "{why}");
+        let (key, _) = problem(&store("schema: \"Bad-Name\"")).expect("schema name");
+        assert_eq!(key, "metadata.stores.default.postgres.schema");
+        let (key, _) = problem(&store("max_conns: 0")).expect("no connections");
+        assert_eq!(key, "metadata.stores.default.postgres.max_conns");
+        let (key, _) =
+            problem("metadata:\n  stores:\n    default:\n      type: memory\n      postgres: {}\n")
+                .expect("postgres settings on memory");
+        assert_eq!(key, "metadata.stores.default.postgres");
     }
 }

@@ -93,6 +93,10 @@ pub struct Server {
     /// Where the server keeps its state; empty means
     /// `$XDG_DATA_HOME/dittofs` (or `~/.local/share/dittofs`).
     pub data_dir: String,
+    /// The key that seals file handles; empty means
+    /// `<data_dir>/handle.key`. Servers sharing a metadata store must
+    /// share this file, so that any of them accepts any handle.
+    pub handle_key_file: String,
     #[serde(deserialize_with = "null_is_default")]
     pub rate_limiting: RateLimiting,
     #[serde(deserialize_with = "null_is_default")]
@@ -104,6 +108,7 @@ impl Default for Server {
         Self {
             shutdown_timeout: Seconds::from_secs(30),
             data_dir: String::new(),
+            handle_key_file: String::new(),
             rate_limiting: RateLimiting::default(),
             metrics: Metrics::default(),
         }
@@ -162,7 +167,7 @@ impl<T> Default for Stores<T> {
 }
 
 /// The metadata store types this build knows.
-pub const METADATA_STORE_TYPES: &[&str] = &["memory", "embedded"];
+pub const METADATA_STORE_TYPES: &[&str] = &["memory", "embedded", "postgres"];
 /// The payload (block) store types this build knows.
 pub const PAYLOAD_STORE_TYPES: &[&str] = &["memory", "fs", "s3"];
 
@@ -174,6 +179,9 @@ pub struct MetadataStoreConfig {
     /// Settings of `type: embedded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedded: Option<EmbeddedConfig>,
+    /// Settings of `type: postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<PostgresConfig>,
 }
 
 impl MetadataStoreConfig {
@@ -181,6 +189,7 @@ impl MetadataStoreConfig {
         Self {
             kind: "memory".into(),
             embedded: None,
+            postgres: None,
         }
     }
 
@@ -188,6 +197,7 @@ impl MetadataStoreConfig {
         Self {
             kind: "embedded".into(),
             embedded: Some(EmbeddedConfig::default()),
+            postgres: None,
         }
     }
 }
@@ -207,6 +217,53 @@ impl Default for EmbeddedConfig {
         Self {
             path: String::new(),
             sync_interval: Seconds::from_secs(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// A libpq connection string (`postgres://user:pass@host:5432/db` or
+    /// `host=... dbname=...`); when set, host, port, database and user are
+    /// not used.
+    pub dsn: String,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    /// Also applies with `dsn`, so the secret can come from the
+    /// environment alone.
+    pub password: String,
+    /// `disable` or `prefer`.
+    pub sslmode: String,
+    /// Connections in this server's pool.
+    pub max_conns: u32,
+    /// The PostgreSQL schema holding the tables; created if missing.
+    pub schema: String,
+    pub connect_timeout: Seconds,
+    /// How long FSSTAT reuses the counted files and bytes.
+    pub stats_ttl: Seconds,
+    /// Whether every change waits for PostgreSQL's WAL flush; when off,
+    /// only what clients make stable (COMMIT, FILE_SYNC) does.
+    pub synchronous_commit: bool,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            dsn: String::new(),
+            host: "localhost".into(),
+            port: 5432,
+            database: "dittofs".into(),
+            user: "dittofs".into(),
+            password: String::new(),
+            sslmode: "prefer".into(),
+            max_conns: 16,
+            schema: "dittofs".into(),
+            connect_timeout: Seconds::from_secs(5),
+            stats_ttl: Seconds::from_secs(5),
+            synchronous_commit: true,
         }
     }
 }

@@ -25,7 +25,8 @@ server:
     port: 9090
 
 # Named stores are created once and shared by every share that names them.
-# Metadata types: embedded (on disk, the default) or memory (lost at exit).
+# Metadata types: embedded (on disk, the default), postgres (for several
+# servers sharing one namespace) or memory (lost at exit).
 metadata:
   stores:
     default:
@@ -33,6 +34,12 @@ metadata:
       embedded:
         path: ""             # "" = <data_dir>/metadata/<store name>
         sync_interval: 1s    # power-loss durability every 1s; 0s = before every reply
+    # shared:
+    #   type: postgres
+    #   postgres:
+    #     dsn: "postgres://dittofs@db.example.com/dittofs"   # or host/port/database/user
+    #     password: ""       # better from DITTOFS_METADATA_STORES_SHARED_POSTGRES_PASSWORD
+    #     max_conns: 16
 
 # Payload (file content) types: fs (files on disk, the default) or memory.
 payload:               # also accepted as "content"

@@ -1,0 +1,43 @@
+use deadpool_postgres::PoolError;
+use dittofs_meta::StoreError;
+use tokio_postgres::error::SqlState;
+
+/// What a database error means to the metadata service: a serialization
+/// failure or deadlock is a conflict to retry, a lost or refused
+/// connection makes the store unavailable, anything else is an I/O error.
+pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+            || *code == SqlState::UNIQUE_VIOLATION
+        {
+            return StoreError::Conflict;
+        }
+        // Class 08 is connection exceptions; 57P0x are shutdowns and a
+        // server still starting up.
+        if code.code().starts_with("08") || code.code().starts_with("57P") {
+            return StoreError::Unavailable(db.to_string());
+        }
+        return StoreError::Io(format!("PostgreSQL: {db}"));
+    }
+    if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
+        return StoreError::Unavailable(format!("PostgreSQL: {e}"));
+    }
+    StoreError::Io(format!("PostgreSQL: {e}"))
+}
+
+pub(crate) fn pool(e: PoolError) -> StoreError {
+    match e {
+        PoolError::Backend(e) => match db(e) {
+            // A connection that cannot be made is an outage, whatever the
+            // server said.
+            StoreError::Io(why) => StoreError::Unavailable(why),
+            other => other,
+        },
+        PoolError::Timeout(_) => {
+            StoreError::Unavailable("PostgreSQL: timed out getting a connection".into())
+        }
+        other => StoreError::Unavailable(format!("PostgreSQL connection pool: {other}")),
+    }
+}
