@@ -4,10 +4,11 @@
 //!
 //! It owns the schema and its migrations, the connection pool and the
 //! mapping of inodes, entries, extents, block references and share roots
-//! to rows. Every [`MetaTxn`] is one SERIALIZABLE database transaction:
-//! when two servers race (two renames in one directory), one of them gets
-//! a serialization failure, which the metadata service retries, and the
-//! tree stays consistent. It knows nothing of permissions, names or
+//! to rows. Every [`MetaTxn`] is one REPEATABLE READ (snapshot) database
+//! transaction, first waiting its turn on the inode it works on: when two
+//! servers race (two renames in one directory), the second writer of a
+//! row fails, the metadata service retries, and the tree stays
+//! consistent. It knows nothing of permissions, names or
 //! protocols.
 
 mod error;

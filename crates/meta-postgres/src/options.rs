@@ -96,10 +96,8 @@ impl PostgresOptions {
         });
         c.connect_timeout(self.connect_timeout)
             .application_name("dittofs")
-            // A sequential scan in a serializable transaction locks the
-            // whole table against every concurrent writer; the tables are
-            // only ever read by key, so index scans are always right, even
-            // on a table too small for the planner to think so.
+            // The tables are only ever read by key: index scans are right
+            // even on a table too small for the planner to think so.
             .options(format!(
                 "-c search_path={} -c enable_seqscan=off -c synchronous_commit={}",
                 self.schema,

@@ -11,10 +11,21 @@ use dittofs_meta::{
 use crate::error;
 use crate::rows::{self, Params, all, exec, id, opt, ordered};
 
-/// One SERIALIZABLE PostgreSQL transaction. Another server's concurrent
-/// change to anything this one read makes a statement or the commit fail
-/// with a serialization failure, reported as [`StoreError::Conflict`] for
-/// the service to retry.
+/// One REPEATABLE READ PostgreSQL transaction: it reads one snapshot, and
+/// when a concurrent transaction wrote a row it also writes, the later one
+/// fails with a serialization failure, reported as [`StoreError::Conflict`]
+/// for the service to retry.
+///
+/// Snapshot isolation is serializable for the service because each of its
+/// operations writes the rows its decision rests on: a change to a
+/// directory's entries also writes the directory's inode, a change to a
+/// file's extents the file's inode, a reference count is read and written
+/// in one transaction, and a row read as absent is created with a plain
+/// INSERT that fails if another transaction created it meanwhile. The
+/// conformance suite holds under this isolation even without the queueing
+/// below, and fails under READ COMMITTED. SERIALIZABLE was tried first:
+/// its predicate locks on index pages made creates in different
+/// directories abort each other until retries ran out.
 pub(crate) struct PgTxn {
     /// Present until commit; dropping a transaction that still holds it
     /// rolls it back.
@@ -101,8 +112,8 @@ impl PgTxn {
     /// the transaction first waits its turn on that inode across all
     /// servers and only then takes its snapshot: operations on one
     /// directory queue instead of colliding and retrying, while different
-    /// directories proceed in parallel. Serializable isolation still
-    /// catches every other race.
+    /// directories proceed in parallel. The isolation still catches
+    /// every other race.
     async fn c(&mut self, first_inode: Option<InodeId>) -> StoreResult<&Object> {
         let client = self
             .client
@@ -134,14 +145,11 @@ impl PgTxn {
         Ok(client)
     }
 
-    /// Writes `row`: a row known to be absent with a plain INSERT, any
-    /// other with an UPDATE, and an upsert only when that UPDATE found
-    /// nothing. An upsert first reads the index page the key would go to,
-    /// and in a serializable transaction that read conflicts with every
-    /// other transaction inserting beside it (new inode numbers all land
-    /// on the last page); an insert or an update of a known row does not.
-    /// A plain INSERT that meets a row another transaction just made fails
-    /// with a unique violation: a conflict, retried.
+    /// Writes `row`: a row this transaction saw absent with a plain
+    /// INSERT, which fails with a unique violation (a conflict, retried)
+    /// if another transaction made it meanwhile, where an upsert would
+    /// silently write over it; any other row with an UPDATE, and an upsert
+    /// only when that UPDATE found nothing.
     async fn write(
         &mut self,
         lock: Option<InodeId>,
