@@ -461,10 +461,7 @@ async fn a_held_file_outlives_its_last_link(store: Arc<dyn MetadataStore>) {
     );
     fs.svc.let_go(attrs.id).await.expect("let_go");
     assert!(
-        matches!(
-            fs.svc.getattr(&root_ctx(), &f).await,
-            Err(FsError::Stale)
-        ),
+        matches!(fs.svc.getattr(&root_ctx(), &f).await, Err(FsError::Stale)),
         "the last holder took the inode"
     );
     assert_eq!(
