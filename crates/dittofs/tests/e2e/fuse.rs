@@ -71,7 +71,7 @@ struct LocalMount {
     mountpoint: PathBuf,
     log: PathBuf,
     _unmount: Unmount,
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
 }
 
 impl LocalMount {
@@ -81,23 +81,41 @@ impl LocalMount {
         std::fs::create_dir(&mountpoint).expect("mountpoint");
         let mountpoint = mountpoint.canonicalize().expect("canonical");
         let log = tmp.path().join("mount.log");
-        let child = dittofs_mount(&tmp.path().join("data"), &mountpoint, &log)
-            .spawn()
-            .expect("start dittofs mount");
         let mut m = Self {
-            child: Some(child),
+            child: None,
             _unmount: Unmount(mountpoint.clone()),
             mountpoint,
             log,
-            _tmp: tmp,
+            tmp,
         };
-        wait_until("the FUSE mount", || {
-            if let Some(status) = m.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("dittofs mount exited with {status}:\n{}", m.log());
-            }
-            is_mounted(&m.mountpoint)
-        });
+        m.spawn();
         m
+    }
+
+    fn spawn(&mut self) {
+        let child = dittofs_mount(&self.tmp.path().join("data"), &self.mountpoint, &self.log)
+            .spawn()
+            .expect("start dittofs mount");
+        self.child = Some(child);
+        wait_until("the FUSE mount", || {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("dittofs mount exited with {status}:\n{}", self.log());
+            }
+            // A dead mount a crash left is listed too, but answers nothing.
+            is_mounted(&self.mountpoint) && std::fs::metadata(&self.mountpoint).is_ok()
+        });
+    }
+
+    /// kill -9, as a crash: the mount is left behind, dead.
+    fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     fn log(&self) -> String {
@@ -132,7 +150,11 @@ impl Drop for LocalMount {
 }
 
 fn dittofs_mount(data_dir: &Path, mountpoint: &Path, log: &Path) -> Command {
-    let log = std::fs::File::create(log).expect("log file");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
     let mut cmd = Command::new(BIN);
     cmd.arg("mount").arg("/export").arg(mountpoint);
     for (key, _) in std::env::vars_os() {
@@ -251,6 +273,32 @@ fn pjdfstest_passes_every_listed_test_on_a_dittofs_mount() {
         bad.len(),
         names.len(),
         bad.join("\n"),
+        mount.log()
+    );
+    mount.stop();
+}
+
+#[test]
+fn fsynced_data_survives_kill_9_and_the_dead_mount_is_replaced() {
+    require_fuse();
+    let mut mount = LocalMount::start();
+    let data = Rng(0xf05e_0004).bytes((1 << 20) + 99);
+    let path = mount.mountpoint.join("synced.bin");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&path).expect("create");
+        f.write_all(&data).expect("write");
+        f.sync_all().expect("fsync");
+    }
+    mount.crash();
+    assert!(
+        std::fs::metadata(&path).is_err(),
+        "the mount of a killed server answers nothing"
+    );
+    mount.spawn();
+    assert!(
+        std::fs::read(&path).expect("read after restart") == data,
+        "fsynced data is back after kill -9:\n{}",
         mount.log()
     );
     mount.stop();
