@@ -249,9 +249,9 @@ fn pjdfstest_passes_every_listed_test_on_a_dittofs_mount() {
     );
     let secondary = tempfile::tempdir().expect("secondary file system dir");
     let mount = LocalMount::start();
-    // The read-only remount of the EROFS tests fails with EBUSY when
-    // earlier tests of the same pjdfstest process ran before them, so
-    // they get a process of their own.
+    // Two tests leave removed files open until pjdfstest exits, and a
+    // mount with such files cannot be remounted read-only (EBUSY): the
+    // EROFS tests get a process of their own, first.
     let (erofs, rest): (Vec<&String>, Vec<&String>) =
         names.iter().partition(|n| n.contains("erofs"));
     let mut results = Vec::new();

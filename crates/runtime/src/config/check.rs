@@ -403,10 +403,10 @@ pub fn check(c: &Config) -> Result<(), Problem> {
             }
         }
     }
-    if !c.adapters.nfs.enabled && !c.adapters.s3.enabled {
+    if !c.adapters.nfs.enabled && !c.adapters.s3.enabled && !c.adapters.fuse.enabled {
         return Err((
             "adapters".into(),
-            "no adapter is enabled; enable adapters.nfs or adapters.s3".into(),
+            "no adapter is enabled; enable adapters.nfs, adapters.s3 or adapters.fuse".into(),
         ));
     }
     check_s3(c)?;
