@@ -49,11 +49,6 @@ impl Filesystem for Fs {
         Ok(())
     }
 
-    fn destroy(&mut self) {
-        let volume = self.volume.clone();
-        self.rt.block_on(async move { volume.release_all().await });
-    }
-
     fn lookup(&self, req: &Request, parent: INodeNo, n: &OsStr, reply: ReplyEntry) {
         let ctx = caller(req);
         match self.run("lookup", self.volume.lookup(&ctx, parent, name(n))) {

@@ -102,13 +102,18 @@ impl Adapter for FuseAdapter {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {
-                    ended = mounted.iter().find(|m| m.session.is_finished()).map(|m| m.mountpoint.clone());
+                    ended = mounted.iter().find(|m| m.ended()).map(|m| m.mountpoint.clone());
                 }
             }
         }
+        // All at once, within the runtime's own grace, which then drops
+        // this task.
+        let grace = self.settings.unmount_grace / 2;
+        let mut unmounting = tokio::task::JoinSet::new();
         for m in mounted {
-            m.unmount(self.settings.unmount_grace).await;
+            unmounting.spawn(m.unmount(grace));
         }
+        while unmounting.join_next().await.is_some() {}
         match ended {
             Some(mountpoint) => Err(failed(format!(
                 "{} was unmounted from outside the server",

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dittofs_meta::AuthContext;
@@ -10,7 +11,7 @@ use dittofs_runtime::Registry;
 use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 use rustix::io::Errno as SysErrno;
 use rustix::mount::{UnmountFlags, unmount};
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
 use crate::MountSpec;
 use crate::fs::Fs;
@@ -22,8 +23,12 @@ pub(crate) struct Mounted {
     pub(crate) mountpoint: PathBuf,
     /// The FUSE connection's number under /sys/fs/fuse/connections.
     connection: Option<u64>,
-    /// Ends when the kernel closes the connection (an unmount).
-    pub(crate) session: JoinHandle<std::io::Result<()>>,
+    volume: Arc<Volume>,
+    /// Set, and sent on, when fuser's threads have stopped: the kernel
+    /// closed the connection (an unmount). A plain thread waits for them,
+    /// so a mount that never ends cannot hold up the runtime's exit.
+    ended: Arc<AtomicBool>,
+    session: oneshot::Receiver<()>,
 }
 
 /// Checks that a mount point can be mounted on. One left behind by a
@@ -65,7 +70,7 @@ pub(crate) async fn mount(
         .map_err(|e| format!("share {:?}: {e}", spec.share))?;
     let volume = Arc::new(Volume::new(share, root));
     let fs = Fs {
-        volume,
+        volume: volume.clone(),
         rt: tokio::runtime::Handle::current(),
     };
     let mut config = Config::default();
@@ -99,20 +104,41 @@ pub(crate) async fn mount(
     .ok()
     .flatten();
     tracing::info!(share = %spec.share, mountpoint = %spec.mountpoint.display(), "mounted");
+    let ended = Arc::new(AtomicBool::new(false));
+    let (done, session_rx) = oneshot::channel();
+    let flag = ended.clone();
+    let share_name = spec.share.clone();
+    std::thread::Builder::new()
+        .name("fuse-session".into())
+        .spawn(move || {
+            if let Err(e) = session.join() {
+                tracing::warn!(share = %share_name, error = %e, "FUSE session ended with an error");
+            }
+            flag.store(true, Ordering::Release);
+            let _ = done.send(());
+        })
+        .map_err(|e| format!("cannot start the FUSE session thread: {e}"))?;
     Ok(Mounted {
         share: spec.share.clone(),
         mountpoint: spec.mountpoint.clone(),
         connection,
-        session: tokio::task::spawn_blocking(move || session.join()),
+        volume,
+        ended,
+        session: session_rx,
     })
 }
 
 impl Mounted {
+    /// Whether the kernel has closed the connection.
+    pub(crate) fn ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
     /// Unmounts and waits for the session to end. A mount still in use is
     /// detached (it goes once its files are closed); if its users are
     /// still there after `grace`, the connection is aborted.
     pub(crate) async fn unmount(mut self, grace: Duration) {
-        if !self.session.is_finished() {
+        if !self.ended() {
             let mountpoint = self.mountpoint.clone();
             let result = tokio::task::spawn_blocking(move || {
                 match unmount(&mountpoint, UnmountFlags::empty()) {
@@ -137,8 +163,10 @@ impl Mounted {
             if let Some(c) = self.connection {
                 let _ = std::fs::write(format!("/sys/fs/fuse/connections/{c}/abort"), "1");
             }
-            let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.session).await;
+            let _ = tokio::time::timeout(grace / 2, &mut self.session).await;
         }
+        // Files the kernel never released (the connection was aborted).
+        self.volume.release_all().await;
         tracing::info!(share = %self.share, mountpoint = %self.mountpoint.display(), "unmounted");
     }
 }
