@@ -125,5 +125,9 @@ fi
 # pjdfstest runs some tests as the users nobody and tests.
 if ! id tests >/dev/null 2>&1; then
   echo "test-deps: adding the user tests (for pjdfstest)"
-  $SUDO useradd -M -U tests </dev/null
+  if getent group tests >/dev/null; then
+    $SUDO useradd -M -g tests tests </dev/null
+  else
+    $SUDO useradd -M -U tests </dev/null
+  fi
 fi
