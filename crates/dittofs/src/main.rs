@@ -5,6 +5,7 @@ mod bench;
 mod bench_s3;
 mod cli_config;
 mod init;
+mod mount;
 mod start;
 mod stores;
 
@@ -52,6 +53,16 @@ enum Command {
     },
     /// Start the server and serve until SIGINT or SIGTERM.
     Start(ConfigArg),
+    /// Mount one share at a directory through FUSE (no NFS client needed)
+    /// and serve it until SIGINT or SIGTERM, which unmount it.
+    Mount {
+        /// The share's name, as in `shares[].name` (e.g. /export).
+        share: String,
+        /// An existing directory to mount it on.
+        mountpoint: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -84,6 +95,11 @@ fn main() -> ExitCode {
         }
         Command::Init { config, force } => init::run(config, force),
         Command::Start(a) => start::run(a.config),
+        Command::Mount {
+            share,
+            mountpoint,
+            config,
+        } => mount::run(share, mountpoint, config.config),
         Command::Bench(a) => bench::run(*a),
         Command::BenchS3(a) => bench_s3::run(*a),
         Command::Config(ConfigCommand::Validate(a)) => cli_config::validate(a.config),

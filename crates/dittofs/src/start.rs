@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use dittofs_fuse::{FuseAdapter, FuseSettings, MountSpec};
 use dittofs_nfs::{NfsAdapter, NfsConfig, NfsLimits};
-use dittofs_runtime::config::{NfsAdapterConfig, S3Access, S3AdapterConfig};
+use dittofs_runtime::config::{Config, NfsAdapterConfig, S3Access, S3AdapterConfig};
 use dittofs_runtime::{Adapter, DataDir, Server};
 use dittofs_s3::{Credential, S3Adapter, S3Settings};
 use tokio_util::sync::CancellationToken;
@@ -66,6 +67,16 @@ fn s3_settings(c: &S3AdapterConfig, data_dir: &DataDir) -> Result<S3Settings, Er
     })
 }
 
+/// The FUSE adapter for `mounts` (the configured ones, or the one
+/// `dittofs mount` names).
+pub fn fuse_adapter(cfg: &Config, mounts: Vec<MountSpec>) -> FuseAdapter {
+    FuseAdapter::new(FuseSettings {
+        mounts,
+        threads: cfg.adapters.fuse.threads as usize,
+        unmount_grace: cfg.server.shutdown_timeout.0,
+    })
+}
+
 pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
     let loaded = cli_config::load(config)?;
     dittofs_runtime::logging::init(&loaded.config.logging)?;
@@ -89,9 +100,22 @@ pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
             let settings = s3_settings(&cfg.adapters.s3, &server.data_dir)?;
             adapters.push(Box::new(S3Adapter::new(settings)));
         }
+        if cfg.adapters.fuse.enabled {
+            let mounts = cfg
+                .adapters
+                .fuse
+                .mounts
+                .iter()
+                .map(|m| MountSpec {
+                    share: m.share.clone(),
+                    mountpoint: m.mountpoint.clone().into(),
+                })
+                .collect();
+            adapters.push(Box::new(fuse_adapter(cfg, mounts)));
+        }
         if adapters.is_empty() {
             return Err(
-                "no adapter is enabled (adapters.nfs.enabled and adapters.s3.enabled are false)"
+                "no adapter is enabled (adapters.nfs, adapters.s3 and adapters.fuse are all disabled)"
                     .into(),
             );
         }
@@ -103,7 +127,7 @@ pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
     })
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
+pub async fn stop_on_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),

@@ -85,7 +85,14 @@ impl EmbeddedStore {
         let db = Database::builder(options.path.as_path())
             .max_journaling_size(64 << 20)
             .open()
-            .map_err(|e| StoreError::Io(format!("{}: {e}", options.path.display())))?;
+            .map_err(|e| match e {
+                // Only one process may have the store open.
+                fjall::Error::Locked => StoreError::Unavailable(format!(
+                    "{} is in use by another process (a dittofs server or mount using the same data directory?)",
+                    options.path.display()
+                )),
+                e => StoreError::Io(format!("{}: {e}", options.path.display())),
+            })?;
         let ks = |name: &str| {
             db.keyspace(name, KeyspaceCreateOptions::default)
                 .map_err(io)

@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod datapath;
+mod fuse;
 mod harness;
 mod libnfs;
 mod limits;

@@ -25,6 +25,7 @@ checks!(
     refused_renames_change_nothing,
     directory_renames_keep_link_counts,
     a_block_moved_within_one_flush_is_kept,
+    a_held_file_outlives_its_last_link,
 );
 
 /// Maps `len` bytes of block `n` (of that size) at offset 0 of the file.
@@ -431,4 +432,42 @@ async fn a_block_moved_within_one_flush_is_kept(store: Arc<dyn MetadataStore>) {
         vec![extent(0, 2).extent, extent(100, 1).extent],
         "both ranges are mapped"
     );
+}
+
+async fn a_held_file_outlives_its_last_link(store: Arc<dyn MetadataStore>) {
+    let fs = Fs::open(store.clone(), "/export").await;
+    let root = fs.root().await;
+    let (f, attrs) = fs.create(&root, "f").await;
+    write(&fs, &f, 1, 100).await;
+    fs.svc.hold(attrs.id);
+    fs.svc.hold(attrs.id);
+    fs.svc
+        .remove(&root_ctx(), &root, b"f")
+        .await
+        .expect("remove f");
+    let kept = fs.svc.getattr(&root_ctx(), &f).await.expect("getattr");
+    assert_eq!((kept.nlink, kept.size), (0, 100), "held: no link, content");
+    assert!(
+        matches!(
+            fs.svc.lookup(&root_ctx(), &root, b"f").await,
+            Err(FsError::NotFound)
+        ),
+        "the name is gone"
+    );
+    fs.svc.let_go(attrs.id).await.expect("let_go");
+    assert!(
+        fs.svc.getattr(&root_ctx(), &f).await.is_ok(),
+        "one holder is left"
+    );
+    fs.svc.let_go(attrs.id).await.expect("let_go");
+    assert!(
+        matches!(fs.svc.getattr(&root_ctx(), &f).await, Err(FsError::Stale)),
+        "the last holder took the inode"
+    );
+    assert_eq!(
+        store.block_ref(&block(1)).await.expect("block_ref"),
+        None,
+        "its block is released"
+    );
+    check_namespace(&*store, &[root.inode]).await;
 }

@@ -5,6 +5,7 @@ mod access;
 mod attrs;
 mod clients;
 mod create;
+mod holds;
 mod names;
 mod objects;
 mod readdir;
@@ -177,6 +178,7 @@ pub struct MetadataService {
     root: InodeId,
     options: ShareOptions,
     hooks: OnceLock<Arc<dyn DataHooks>>,
+    holds: holds::Holds,
 }
 
 /// A transaction that hit a conflict is retried this many times.
@@ -236,6 +238,7 @@ impl MetadataService {
             root: 0,
             options,
             hooks: OnceLock::new(),
+            holds: Default::default(),
         };
         svc.root = match svc.store.share_root(name).await? {
             Some(root) => root,

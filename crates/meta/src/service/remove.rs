@@ -9,12 +9,16 @@ use crate::store::MetaTxn;
 use crate::types::{AuthContext, DirEntry, Inode, InodeId, Timestamp};
 
 use super::access::{W, X, check_sticky, require};
+use super::holds::Holds;
 use super::names::{Name, parse};
 use super::{MAX_LINKS, MetadataService, Wcc, load_dir, transact};
 
 /// What became of the inode a name pointed to.
 enum Unlinked {
     StillLinked,
+    /// Its last link went while a holder has it open: it stays, with no
+    /// links, until let go.
+    Orphaned(InodeId),
     Gone {
         inode: InodeId,
         released: Vec<BlockId>,
@@ -23,8 +27,14 @@ enum Unlinked {
 
 /// Drops one link to `inode` (already removed from its directory); deletes
 /// the inode and its content when it was the last.
-async fn drop_link(tx: &mut dyn MetaTxn, mut inode: Inode) -> FsResult<Unlinked> {
+async fn drop_link(tx: &mut dyn MetaTxn, holds: &Holds, mut inode: Inode) -> FsResult<Unlinked> {
     let last = inode.is_dir() || inode.nlink <= 1;
+    if last && !inode.is_dir() && holds.is_held(inode.id) {
+        inode.nlink = 0;
+        inode.ctime = Timestamp::now();
+        tx.put_inode(&inode).await?;
+        return Ok(Unlinked::Orphaned(inode.id));
+    }
     if last {
         let released = extents::truncate(tx, inode.id, 0).await?;
         tx.delete_inode(inode.id).await?;
@@ -46,12 +56,17 @@ fn stamp(dir: &mut Inode) {
 }
 
 impl MetadataService {
-    fn after_unlink(&self, u: Unlinked) {
-        if let Unlinked::Gone { inode, released } = u {
-            if let Some(h) = self.hooks() {
-                h.file_removed(inode);
+    async fn after_unlink(&self, u: Unlinked) -> FsResult<()> {
+        match u {
+            Unlinked::Gone { inode, released } => {
+                if let Some(h) = self.hooks() {
+                    h.file_removed(inode);
+                }
+                self.release(released);
+                Ok(())
             }
-            self.release(released);
+            Unlinked::Orphaned(inode) => self.orphaned(inode).await,
+            Unlinked::StillLinked => Ok(()),
         }
     }
 
@@ -66,12 +81,12 @@ impl MetadataService {
             }
             let before = d.clone();
             tx.remove_entry(d.id, &entry.name).await?;
-            let unlinked = drop_link(tx, victim).await?;
+            let unlinked = drop_link(tx, &self.holds, victim).await?;
             stamp(&mut d);
             tx.put_inode(&d).await?;
             Ok((Wcc::new(&before, &d), unlinked))
         })?;
-        self.after_unlink(unlinked);
+        self.after_unlink(unlinked).await?;
         Ok(wcc)
     }
 
@@ -94,13 +109,13 @@ impl MetadataService {
             }
             let before = d.clone();
             tx.remove_entry(d.id, &entry.name).await?;
-            let unlinked = drop_link(tx, victim).await?;
+            let unlinked = drop_link(tx, &self.holds, victim).await?;
             d.nlink = d.nlink.saturating_sub(1).max(2);
             stamp(&mut d);
             tx.put_inode(&d).await?;
             Ok((Wcc::new(&before, &d), unlinked))
         })?;
-        self.after_unlink(unlinked);
+        self.after_unlink(unlinked).await?;
         Ok(wcc)
     }
 
@@ -146,7 +161,7 @@ impl MetadataService {
                 .await
         })?;
         if let Some(u) = unlinked {
-            self.after_unlink(u);
+            self.after_unlink(u).await?;
         }
         Ok(wccs)
     }
@@ -210,7 +225,7 @@ impl MetadataService {
             if dst.is_dir() {
                 to.nlink = to.nlink.saturating_sub(1).max(2);
             }
-            unlinked = Some(drop_link(tx, dst).await?);
+            unlinked = Some(drop_link(tx, &self.holds, dst).await?);
         }
         tx.remove_entry(from.id, from_name).await?;
         let entry = DirEntry {

@@ -197,6 +197,48 @@ fn check_s3(c: &Config) -> Result<(), Problem> {
     Ok(())
 }
 
+fn check_fuse(c: &Config) -> Result<(), Problem> {
+    let fuse = &c.adapters.fuse;
+    if !fuse.enabled {
+        return Ok(());
+    }
+    if fuse.mounts.is_empty() {
+        return Err((
+            "adapters.fuse.mounts".into(),
+            "list at least one share and mount point when the FUSE adapter is enabled".into(),
+        ));
+    }
+    if !(1..=64).contains(&fuse.threads) {
+        return Err((
+            "adapters.fuse.threads".into(),
+            "must be between 1 and 64".into(),
+        ));
+    }
+    let mut points = BTreeMap::new();
+    for (i, m) in fuse.mounts.iter().enumerate() {
+        if !c.shares.iter().any(|s| s.name == m.share) {
+            return Err((
+                format!("adapters.fuse.mounts[{i}].share"),
+                format!("no share named {:?} in shares", m.share),
+            ));
+        }
+        if !m.mountpoint.starts_with('/') {
+            return Err((
+                format!("adapters.fuse.mounts[{i}].mountpoint"),
+                format!("{:?} is not an absolute path", m.mountpoint),
+            ));
+        }
+        let point = m.mountpoint.trim_end_matches('/');
+        if let Some(first) = points.insert(point, i) {
+            return Err((
+                format!("adapters.fuse.mounts[{i}].mountpoint"),
+                format!("{:?} is also mounts[{first}]", m.mountpoint),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn check(c: &Config) -> Result<(), Problem> {
     let level = c.logging.level.trim().to_ascii_lowercase();
     if !LEVELS.contains(&level.as_str()) && tracing_subscriber::EnvFilter::try_new(&level).is_err()
@@ -372,13 +414,14 @@ pub fn check(c: &Config) -> Result<(), Problem> {
             }
         }
     }
-    if !c.adapters.nfs.enabled && !c.adapters.s3.enabled {
+    if !c.adapters.nfs.enabled && !c.adapters.s3.enabled && !c.adapters.fuse.enabled {
         return Err((
             "adapters".into(),
-            "no adapter is enabled; enable adapters.nfs or adapters.s3".into(),
+            "no adapter is enabled; enable adapters.nfs, adapters.s3 or adapters.fuse".into(),
         ));
     }
     check_s3(c)?;
+    check_fuse(c)?;
     let nfs = &c.adapters.nfs;
     if !nfs.enabled {
         return Ok(());
@@ -501,5 +544,31 @@ mod tests {
             problem("metadata:\n  stores:\n    default:\n      type: memory\n      postgres: {}\n")
                 .expect("postgres settings on memory");
         assert_eq!(key, "metadata.stores.default.postgres");
+    }
+
+    #[test]
+    fn fuse_mounts_name_a_share_and_an_absolute_path() {
+        let fuse =
+            |mounts: &str| format!("adapters:\n  fuse:\n    enabled: true\n    mounts: {mounts}\n");
+        assert_eq!(
+            problem(&fuse("[{ share: /export, mountpoint: /mnt/x }]")),
+            None
+        );
+        let (key, _) = problem(&fuse("[]")).expect("no mounts");
+        assert_eq!(key, "adapters.fuse.mounts");
+        let (key, _) = problem(&fuse("[{ share: /nope, mountpoint: /mnt/x }]")).expect("share");
+        assert_eq!(key, "adapters.fuse.mounts[0].share");
+        let (key, _) = problem(&fuse("[{ share: /export, mountpoint: mnt }]")).expect("relative");
+        assert_eq!(key, "adapters.fuse.mounts[0].mountpoint");
+        let (key, _) = problem(&fuse(
+            "[{ share: /export, mountpoint: /m }, { share: /export, mountpoint: /m/ }]",
+        ))
+        .expect("twice");
+        assert_eq!(key, "adapters.fuse.mounts[1].mountpoint");
+        assert_eq!(
+            problem("adapters:\n  fuse:\n    mounts: []\n"),
+            None,
+            "disabled"
+        );
     }
 }

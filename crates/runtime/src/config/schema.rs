@@ -512,6 +512,37 @@ pub struct Adapters {
     pub nfs: NfsAdapterConfig,
     #[serde(deserialize_with = "null_is_default")]
     pub s3: S3AdapterConfig,
+    #[serde(deserialize_with = "null_is_default")]
+    pub fuse: FuseAdapterConfig,
+}
+
+/// Shares mounted as local file systems by `dittofs start`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FuseAdapterConfig {
+    pub enabled: bool,
+    pub mounts: Vec<FuseMount>,
+    /// Threads serving each mount's requests.
+    pub threads: u32,
+}
+
+impl Default for FuseAdapterConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            mounts: Vec::new(),
+            threads: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FuseMount {
+    /// The share's name (`shares[].name`).
+    pub share: String,
+    /// An existing directory.
+    pub mountpoint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -117,6 +117,12 @@ adapters:
       payload_store: ""
       durability: local
     multipart_expiry: 7d   # uploads idle this long are removed
+  fuse:                    # shares mounted as local file systems (needs /dev/fuse)
+    enabled: false
+    mounts: []
+    #  - share: /export
+    #    mountpoint: /mnt/dittofs  # an existing directory
+    threads: 4             # threads serving each mount
 "#;
 
 #[cfg(test)]
