@@ -56,10 +56,9 @@ impl MetadataStoreKind for Postgres {
             database: c.database,
             user: c.user,
             password: c.password,
-            sslmode: match c.sslmode.as_str() {
-                "disable" => SslMode::Disable,
-                _ => SslMode::Prefer,
-            },
+            sslmode: SslMode::parse(&c.sslmode)
+                .ok_or_else(|| format!("sslmode {:?} is not a mode", c.sslmode))?,
+            ssl_root_cert: c.ssl_root_cert,
             max_conns: c.max_conns as usize,
             schema: c.schema,
             connect_timeout: c.connect_timeout.0,

@@ -21,10 +21,27 @@ pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
         }
         return StoreError::Io(format!("PostgreSQL: {db}"));
     }
+    let why = chain(&e);
     if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
-        return StoreError::Unavailable(format!("PostgreSQL: {e}"));
+        return StoreError::Unavailable(format!("PostgreSQL: {why}"));
     }
-    StoreError::Io(format!("PostgreSQL: {e}"))
+    StoreError::Io(format!("PostgreSQL: {why}"))
+}
+
+/// The error and its causes, each once: "error performing TLS handshake:
+/// invalid peer certificate: UnknownIssuer".
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 pub(crate) fn pool(e: PoolError) -> StoreError {

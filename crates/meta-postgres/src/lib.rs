@@ -16,6 +16,7 @@ mod lease;
 mod options;
 mod rows;
 mod schema;
+mod tls;
 mod txn;
 
 use std::sync::Arc;
@@ -29,7 +30,6 @@ use dittofs_meta::{
     StoreStats,
 };
 use parking_lot::Mutex;
-use tokio_postgres::NoTls;
 
 pub use options::{PostgresOptions, SslMode, valid_schema_name};
 
@@ -51,10 +51,11 @@ impl PostgresStore {
     /// unreachable database is [`StoreError::Unavailable`].
     pub async fn open(options: &PostgresOptions) -> StoreResult<Self> {
         let config = options.pg_config().map_err(StoreError::Io)?;
+        let tls = tls::Tls::new(options.sslmode, &options.ssl_root_cert).map_err(StoreError::Io)?;
         let pool = |size: usize| {
             let manager = Manager::from_config(
                 config.clone(),
-                NoTls,
+                tls.clone(),
                 ManagerConfig {
                     recycling_method: RecyclingMethod::Fast,
                 },
@@ -79,6 +80,14 @@ impl PostgresStore {
         let c = store.conn().await?;
         schema::migrate(&c, &options.schema).await?;
         Ok(store)
+    }
+
+    /// Whether this store's connections to PostgreSQL are encrypted.
+    pub async fn encrypted(&self) -> StoreResult<bool> {
+        let c = self.conn().await?;
+        let sql = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+        let row = rows::opt(&c, sql, &[]).await?;
+        Ok(row.is_some_and(|r| r.try_get::<_, bool>(0).unwrap_or(false)))
     }
 
     async fn conn(&self) -> StoreResult<Object> {

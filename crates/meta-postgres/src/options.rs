@@ -1,13 +1,34 @@
 use std::time::Duration;
 
-/// Whether the connection to PostgreSQL is encrypted.
+/// Whether the connection to PostgreSQL is encrypted, and how much of
+/// the server's certificate is checked: libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SslMode {
     Disable,
-    /// Plain TCP: this build has no TLS client for PostgreSQL, so `prefer`
-    /// connects as `disable` does.
+    /// TLS when the server offers it, certificate not checked.
     #[default]
     Prefer,
+    /// TLS or no connection, certificate not checked.
+    Require,
+    /// TLS, the certificate chain checked against the roots.
+    VerifyCa,
+    /// TLS, the chain and the host name checked.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// libpq's names: `disable`, `prefer`, `require`, `verify-ca`,
+    /// `verify-full`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "disable" => Self::Disable,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
 }
 
 /// How a PostgreSQL store connects and where its tables live.
@@ -24,6 +45,9 @@ pub struct PostgresOptions {
     /// Used with `dsn` too, so a secret can come from the environment.
     pub password: String,
     pub sslmode: SslMode,
+    /// PEM file of the certificates trusted for `verify-ca` and
+    /// `verify-full`; empty means the system's store.
+    pub ssl_root_cert: String,
     /// Connections in the pool.
     pub max_conns: usize,
     /// The PostgreSQL schema holding the tables, created if missing.
@@ -49,6 +73,7 @@ impl Default for PostgresOptions {
             user: "dittofs".into(),
             password: String::new(),
             sslmode: SslMode::Prefer,
+            ssl_root_cert: String::new(),
             max_conns: 16,
             schema: "dittofs".into(),
             connect_timeout: Duration::from_secs(5),
@@ -93,6 +118,9 @@ impl PostgresOptions {
         c.ssl_mode(match self.sslmode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
         });
         c.connect_timeout(self.connect_timeout)
             .application_name("dittofs")

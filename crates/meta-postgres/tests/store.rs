@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use dittofs_meta::{MetadataStore, StoreError};
-use dittofs_meta_postgres::{PostgresOptions, PostgresStore};
+use dittofs_meta_postgres::{PostgresOptions, PostgresStore, SslMode};
 
 fn dsn() -> String {
     std::env::var("PG_TEST_DSN")
@@ -23,7 +23,8 @@ fn options(schema: &str) -> PostgresOptions {
     }
 }
 
-/// Schemas named after this test process, dropped when it is done.
+/// Schemas named after this test process, dropped when this value drops,
+/// also when the test fails.
 struct Schemas {
     prefix: String,
     made: AtomicUsize,
@@ -44,21 +45,18 @@ impl Schemas {
             self.made.fetch_add(1, Ordering::Relaxed)
         )
     }
+}
 
-    async fn drop_all(&self) {
-        let (client, conn) = tokio_postgres::connect(&dsn(), tokio_postgres::NoTls)
-            .await
-            .expect("connect to drop test schemas");
-        tokio::spawn(conn);
-        for i in 0..self.made.load(Ordering::Relaxed) {
-            client
-                .batch_execute(&format!(
-                    "DROP SCHEMA IF EXISTS {}_{i} CASCADE",
-                    self.prefix
-                ))
-                .await
-                .expect("drop a test schema");
-        }
+impl Drop for Schemas {
+    fn drop(&mut self) {
+        let sql: String = (0..self.made.load(Ordering::Relaxed))
+            .map(|i| format!("DROP SCHEMA IF EXISTS {}_{i} CASCADE;", self.prefix))
+            .collect();
+        let _ = std::process::Command::new("psql")
+            .args(["-q", "-d", &dsn(), "-c", &sql])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
 
@@ -78,7 +76,6 @@ async fn passes_the_conformance_suite() {
         async move { open(&schema).await }
     })
     .await;
-    schemas.drop_all().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,7 +87,6 @@ async fn survives_close_and_reopen() {
         async move { open(&schema).await }
     })
     .await;
-    schemas.drop_all().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +115,6 @@ async fn migrations_are_applied_once_by_servers_starting_together() {
         .expect("count migrations")
         .get(0);
     assert_eq!(n, 1, "each migration recorded exactly once");
-    schemas.drop_all().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +177,6 @@ async fn a_block_lease_holds_off_other_servers_until_dropped() {
         .expect("the lease was released")
         .expect("join");
     assert!(waited >= Duration::from_millis(300));
-    schemas.drop_all().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,5 +204,111 @@ async fn fsstat_figures_are_reused_for_a_few_seconds() {
         "counted less than stats_ttl ago: reused"
     );
     assert_eq!(store.stats().await.expect("stats").inodes, 1, "exact");
-    schemas.drop_all().await;
+}
+
+fn tls_options(sslmode: SslMode, root: &str) -> PostgresOptions {
+    PostgresOptions {
+        host: "127.0.0.1".into(),
+        user: "postgres".into(),
+        database: "test".into(),
+        sslmode,
+        ssl_root_cert: root.into(),
+        connect_timeout: Duration::from_secs(2),
+        ..PostgresOptions::default()
+    }
+}
+
+/// The test server runs with Debian's default `ssl = on` (a self-signed
+/// certificate); with PG_TEST_DSN pointing elsewhere these may not hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_require_encrypts_and_disable_does_not() {
+    if std::env::var("PG_TEST_DSN").is_ok() {
+        return;
+    }
+    let schemas = Schemas::new("tls");
+    let schema = schemas.next();
+    let store = |mode| {
+        let schema = schema.clone();
+        async move {
+            PostgresStore::open(&PostgresOptions {
+                dsn: String::new(),
+                schema,
+                ..tls_options(mode, "")
+            })
+            .await
+            .expect("open")
+        }
+    };
+    assert!(
+        store(SslMode::Require)
+            .await
+            .encrypted()
+            .await
+            .expect("ask")
+    );
+    assert!(
+        !store(SslMode::Disable)
+            .await
+            .encrypted()
+            .await
+            .expect("ask")
+    );
+}
+
+/// Debian's PostgreSQL serves its self-signed "snakeoil" certificate,
+/// made for the name `localhost`.
+const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_verify_checks_the_chain_and_the_name() {
+    if std::env::var("PG_TEST_DSN").is_ok() || !std::path::Path::new(SNAKEOIL).exists() {
+        return;
+    }
+    let schemas = Schemas::new("tlsv");
+    let schema = schemas.next();
+    let open = |mode, host: &str, root: &str| {
+        let options = PostgresOptions {
+            dsn: String::new(),
+            host: host.into(),
+            schema: schema.clone(),
+            ..tls_options(mode, root)
+        };
+        async move { PostgresStore::open(&options).await }
+    };
+    let refused = |r: Result<PostgresStore, StoreError>, what: &str| match r {
+        Err(StoreError::Unavailable(why)) => {
+            assert!(why.contains("certificate"), "{what}: {why}")
+        }
+        Err(other) => panic!("{what}: {other}"),
+        Ok(_) => panic!("{what}: connected"),
+    };
+    let store = open(SslMode::VerifyFull, "localhost", SNAKEOIL)
+        .await
+        .expect("the certificate is trusted and names localhost");
+    assert!(store.encrypted().await.expect("ask"));
+    refused(
+        open(SslMode::VerifyFull, "127.0.0.1", SNAKEOIL).await,
+        "verify-full with a name the certificate does not carry",
+    );
+    open(SslMode::VerifyCa, "127.0.0.1", SNAKEOIL)
+        .await
+        .expect("verify-ca does not check the name");
+    // Any root that did not sign the server's certificate.
+    let other_root = std::fs::read_dir("/usr/share/ca-certificates/mozilla")
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(Result::ok)
+        .map(|e| e.path());
+    if let Some(root) = other_root {
+        refused(
+            open(SslMode::VerifyCa, "localhost", &root.to_string_lossy()).await,
+            "verify-ca against another root",
+        );
+    }
+    let missing = open(SslMode::VerifyFull, "localhost", "/nonexistent/root.pem").await;
+    assert!(
+        matches!(missing, Err(StoreError::Io(ref why)) if why.contains("/nonexistent/root.pem")),
+        "{:?}",
+        missing.err()
+    );
 }

@@ -15,10 +15,11 @@ use dittofs_runtime::Share;
 use futures::{Stream, StreamExt};
 use hyper::HeaderMap;
 use s3s::checksum::ChecksumHasher;
-use s3s::crypto::{Checksum as _, Crc32, Crc32c, Crc64Nvme, Md5, Sha1, Sha256};
+use s3s::crypto::{Checksum as _, Crc32, Crc32c, Crc64Nvme, Sha1, Sha256};
 use s3s::dto::{ChecksumAlgorithm, StreamingBlob};
 use s3s::{S3Error, S3ErrorCode, S3Result, TrailingHeaders, s3_error};
 
+use crate::digest::BodyDigest;
 use crate::error::{About, fs};
 use crate::info::Checksums;
 use crate::service::Caller;
@@ -158,15 +159,13 @@ pub(crate) async fn ingest(
     if expected.length.is_some_and(|l| l > max_size) {
         return Err(s3_error!(EntityTooLarge));
     }
-    let mut md5 = Md5::new();
-    let mut sums = hasher_for(expected)?;
+    let mut digest = BodyDigest::new(hasher_for(expected)?, expected.length);
     let mut offset = 0u64;
     let mut pending = BytesMut::new();
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(body_error)?;
-            md5.update(&chunk);
-            sums.update(&chunk);
+            digest.update(&chunk).await?;
             if offset + (pending.len() + chunk.len()) as u64 > max_size {
                 return Err(s3_error!(EntityTooLarge));
             }
@@ -192,6 +191,7 @@ pub(crate) async fn ingest(
             "the body was {offset} bytes, not the {l} its length said"
         ));
     }
+    let (md5, sums) = digest.finish().await?;
     let md5 = md5.finalize();
     if let Some(given) = &expected.md5 {
         let decoded = base64_simd::STANDARD

@@ -15,6 +15,7 @@ mod body;
 mod buckets;
 mod conditions;
 mod copy;
+mod digest;
 mod error;
 mod info;
 mod keys;

@@ -460,14 +460,11 @@ pub fn check(c: &Config) -> Result<(), Problem> {
 
 fn postgres(name: &str, p: &PostgresConfig) -> Result<(), Problem> {
     let at = |k: &str| format!("metadata.stores.{name}.postgres.{k}");
-    if !["disable", "prefer"].contains(&p.sslmode.as_str()) {
+    const MODES: [&str; 5] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
+    if !MODES.contains(&p.sslmode.as_str()) {
         return Err((
             at("sslmode"),
-            format!(
-                "{:?}: this build connects to PostgreSQL without TLS; use disable or prefer \
-                 (or a TLS tunnel such as stunnel or a local pgbouncer)",
-                p.sslmode
-            ),
+            format!("{:?}: expected one of {}", p.sslmode, MODES.join(", ")),
         ));
     }
     let schema = &p.schema;
@@ -533,9 +530,10 @@ mod tests {
         };
         assert_eq!(problem(&store("dsn: \"host=db dbname=x\"")), None);
         assert_eq!(problem(&store("host: db, schema: ns_2")), None);
-        let (key, why) = problem(&store("sslmode: require")).expect("TLS is not built in");
+        assert_eq!(problem(&store("sslmode: verify-full")), None);
+        let (key, why) = problem(&store("sslmode: allow")).expect("not a mode we offer");
         assert_eq!(key, "metadata.stores.default.postgres.sslmode");
-        assert!(why.contains("without TLS"), "{why}");
+        assert!(why.contains("verify-full"), "{why}");
         let (key, _) = problem(&store("schema: \"Bad-Name\"")).expect("schema name");
         assert_eq!(key, "metadata.stores.default.postgres.schema");
         let (key, _) = problem(&store("max_conns: 0")).expect("no connections");

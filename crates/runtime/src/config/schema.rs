@@ -235,8 +235,12 @@ pub struct PostgresConfig {
     /// Also applies with `dsn`, so the secret can come from the
     /// environment alone.
     pub password: String,
-    /// `disable` or `prefer`.
+    /// `disable`, `prefer`, `require`, `verify-ca` or `verify-full`, as
+    /// libpq means them.
     pub sslmode: String,
+    /// PEM file of the certificates trusted for `verify-ca` and
+    /// `verify-full`; empty means the system's store.
+    pub ssl_root_cert: String,
     /// Connections in this server's pool.
     pub max_conns: u32,
     /// The PostgreSQL schema holding the tables; created if missing.
@@ -259,6 +263,7 @@ impl Default for PostgresConfig {
             user: "dittofs".into(),
             password: String::new(),
             sslmode: "prefer".into(),
+            ssl_root_cert: String::new(),
             max_conns: 16,
             schema: "dittofs".into(),
             connect_timeout: Seconds::from_secs(5),

@@ -39,6 +39,8 @@ metadata:
     #   postgres:
     #     dsn: "postgres://dittofs@db.example.com/dittofs"   # or host/port/database/user
     #     password: ""       # better from DITTOFS_METADATA_STORES_SHARED_POSTGRES_PASSWORD
+    #     sslmode: verify-full   # disable | prefer | require | verify-ca | verify-full
+    #     ssl_root_cert: ""  # PEM of the CA that signed the server's certificate; "" = system roots
     #     max_conns: 16
 
 # Payload (file content) types: fs (files on disk, the default) or memory.
