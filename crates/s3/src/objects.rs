@@ -79,15 +79,7 @@ pub(crate) async fn publish(
         .map_err(|e| fs(e, About::Object))?;
     info.size = attrs.size;
     info.mtime = (attrs.mtime.secs, attrs.mtime.nanos);
-    share
-        .meta
-        .set_xattrs(
-            &caller.ctx,
-            &temp.file,
-            &[(xattr_name(OBJECT_XATTR), Some(info.to_xattr()))],
-        )
-        .await
-        .map_err(|e| fs(e, About::Object))?;
+    let record = [(xattr_name(OBJECT_XATTR), Some(info.to_xattr()))];
     // A delete of a sibling may remove a directory just made; try again.
     let mut tries = 0;
     loop {
@@ -99,10 +91,13 @@ pub(crate) async fn publish(
             }
             Err(e) => return Err(fs(e, About::Object)),
         };
+        // The object's record and its name land in one transaction.
         match share
             .meta
-            .rename(
+            .publish(
                 &caller.ctx,
+                &temp.file,
+                &record,
                 &temp.dir,
                 temp.name.as_bytes(),
                 &dir,

@@ -287,9 +287,24 @@ impl MetadataService {
 
     /// An inode as clients must see it: with the size and times of writes
     /// the content layer holds but has not flushed yet.
-    pub(crate) fn present(&self, mut inode: Inode) -> Inode {
+    pub(crate) fn present(&self, inode: Inode) -> Inode {
+        self.present_after(inode, None)
+    }
+
+    /// Attributes of writes to `inode` not yet in the store, read before
+    /// the store is: see [`present_after`](Self::present_after).
+    pub(crate) fn pending_of(&self, inode: InodeId) -> Option<PendingAttrs> {
+        self.hooks().and_then(|h| h.pending(inode))
+    }
+
+    /// `inode` as read from the store, with the writes not yet flushed
+    /// into it. `before` is what [`pending_of`](Self::pending_of) said
+    /// before the store was read: a flush that lands between the two reads
+    /// has already dropped its pending attributes when they are asked for
+    /// again, and the store was read too early to hold them.
+    pub(crate) fn present_after(&self, mut inode: Inode, before: Option<PendingAttrs>) -> Inode {
         if inode.kind == FileKind::Regular
-            && let Some(p) = self.hooks().and_then(|h| h.pending(inode.id))
+            && let Some(p) = self.pending_of(inode.id).or(before)
         {
             inode.size = p.size;
             if p.mtime > inode.mtime {
@@ -406,8 +421,9 @@ impl MetadataService {
     /// checking the caller: for the service's own use.
     pub(crate) async fn attrs(&self, fh: &FileHandle) -> FsResult<Inode> {
         self.check_share(fh)?;
+        let before = self.pending_of(fh.inode);
         let inode = self.store.get_inode(fh.inode).await?;
-        valid(inode, fh).map(|i| self.present(i))
+        valid(inode, fh).map(|i| self.present_after(i, before))
     }
 
     /// Attributes for an error reply, when the caller may have them.

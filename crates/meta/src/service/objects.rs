@@ -7,10 +7,48 @@ use bytes::Bytes;
 use crate::error::{FsError, FsResult};
 use crate::extents::{self, NewExtent};
 use crate::handle::FileHandle;
+use crate::store::MetaTxn;
 use crate::types::{AuthContext, FileKind, Inode, MAX_XATTR_BYTES, MAX_XATTR_NAME, Timestamp};
 
 use super::access::{R, W, X, is_owner, require, require_data};
+use super::names::{Name, parse};
 use super::{MetadataService, load, transact};
+
+fn check_xattr_names(changes: &[(Bytes, Option<Bytes>)]) -> FsResult<()> {
+    if changes
+        .iter()
+        .any(|(n, _)| n.is_empty() || n.len() > MAX_XATTR_NAME)
+    {
+        return Err(FsError::Invalid);
+    }
+    Ok(())
+}
+
+/// Applies `changes` to the attributes of `fh` within `tx`.
+async fn apply_xattrs(
+    tx: &mut dyn MetaTxn,
+    ctx: &AuthContext,
+    fh: &FileHandle,
+    changes: &[(Bytes, Option<Bytes>)],
+) -> FsResult<Inode> {
+    let mut inode = load(tx, fh).await?;
+    if !is_owner(ctx, &inode) {
+        require(ctx, &inode, W)?;
+    }
+    for (name, value) in changes {
+        match value {
+            Some(v) => inode.xattrs.insert(name.clone(), v.clone()),
+            None => inode.xattrs.remove(name),
+        };
+    }
+    let bytes: usize = inode.xattrs.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if bytes > MAX_XATTR_BYTES {
+        return Err(FsError::NoSpace);
+    }
+    inode.ctime = Timestamp::now();
+    tx.put_inode(&inode).await?;
+    Ok(inode)
+}
 
 fn regular(inode: Inode) -> FsResult<Inode> {
     match inode.kind {
@@ -31,32 +69,52 @@ impl MetadataService {
     ) -> FsResult<Inode> {
         self.check_share(fh)?;
         let ctx = self.effective(ctx)?;
-        if changes
-            .iter()
-            .any(|(n, _)| n.is_empty() || n.len() > MAX_XATTR_NAME)
-        {
-            return Err(FsError::Invalid);
-        }
+        check_xattr_names(changes)?;
         transact!(self, |tx| {
             self.writable()?;
-            let mut inode = load(tx, fh).await?;
-            if !is_owner(&ctx, &inode) {
-                require(&ctx, &inode, W)?;
-            }
-            for (name, value) in changes {
-                match value {
-                    Some(v) => inode.xattrs.insert(name.clone(), v.clone()),
-                    None => inode.xattrs.remove(name),
-                };
-            }
-            let bytes: usize = inode.xattrs.iter().map(|(k, v)| k.len() + v.len()).sum();
-            if bytes > MAX_XATTR_BYTES {
-                return Err(FsError::NoSpace);
-            }
-            inode.ctime = Timestamp::now();
-            tx.put_inode(&inode).await?;
+            let inode = apply_xattrs(tx, &ctx, fh, changes).await?;
             Ok(self.present(inode))
         })
+    }
+
+    /// Sets extended attributes of the file `fh` and moves it from
+    /// `from_name` in `from_dir` to `to_name` in `to_dir`, replacing what is
+    /// there, as one transaction: how an object gateway publishes a file it
+    /// filled under a temporary name together with what it records about it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn publish(
+        &self,
+        ctx: &AuthContext,
+        fh: &FileHandle,
+        changes: &[(Bytes, Option<Bytes>)],
+        from_dir: &FileHandle,
+        from_name: &[u8],
+        to_dir: &FileHandle,
+        to_name: &[u8],
+    ) -> FsResult<Inode> {
+        self.check_share(fh)?;
+        self.check_share(from_dir)?;
+        self.check_share(to_dir)?;
+        let ctx = self.effective(ctx)?;
+        check_xattr_names(changes)?;
+        let (from_name, to_name) = match (parse(from_name)?, parse(to_name)?) {
+            (Name::Plain(f), Name::Plain(t)) => (f, t),
+            _ => return Err(FsError::Invalid),
+        };
+        let (inode, unlinked) = transact!(self, |tx| {
+            // The rename first: the directory it starts from is the first
+            // thing the transaction touches, which stores that queue by
+            // first touch (PostgreSQL) rely on.
+            let (_, unlinked) = self
+                .rename_in(tx, &ctx, from_dir, from_name, to_dir, to_name)
+                .await?;
+            let inode = apply_xattrs(tx, &ctx, fh, changes).await?;
+            Ok((inode, unlinked))
+        })?;
+        if let Some(u) = unlinked {
+            self.after_unlink(u).await?;
+        }
+        Ok(self.present(inode))
     }
 
     /// Up to `limit` entries of a directory after the name `after` (from
@@ -77,11 +135,13 @@ impl MetadataService {
         require(&ctx, &d, R | X)?;
         let entries = self.store().list_by_name(d.id, after, limit).await?;
         let ids: Vec<_> = entries.iter().map(|e| e.inode).collect();
+        let before: Vec<_> = ids.iter().map(|id| self.pending_of(*id)).collect();
         let inodes = self.store().get_inodes(&ids).await?;
         Ok(entries
             .into_iter()
             .zip(inodes)
-            .filter_map(|(e, i)| Some((e.name, self.present(i?))))
+            .zip(before)
+            .filter_map(|((e, i), b)| Some((e.name, self.present_after(i?, b))))
             .collect())
     }
 

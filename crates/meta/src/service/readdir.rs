@@ -73,8 +73,10 @@ impl MetadataService {
                         .lookup(d.id, n)
                         .await?
                         .ok_or(FsError::NotFound)?;
+                    let before = self.pending_of(entry.inode);
+                    let child = self.store().get_inode(entry.inode).await?;
                     (
-                        self.store().get_inode(entry.inode).await?,
+                        child.map(|c| self.present_after(c, before)),
                         FsError::NotFound,
                     )
                 }
@@ -142,11 +144,12 @@ impl MetadataService {
         }));
         if plus {
             let ids: Vec<InodeId> = entries.iter().map(|e| e.inode).collect();
+            let before: Vec<_> = ids.iter().map(|id| self.pending_of(*id)).collect();
             let inodes = self.store().get_inodes(&ids).await?;
-            for (e, inode) in entries.iter_mut().zip(inodes) {
+            for ((e, inode), b) in entries.iter_mut().zip(inodes).zip(before) {
                 if let Some(inode) = inode {
                     e.handle = Some(self.handle_of(&inode));
-                    e.attrs = Some(self.present(inode));
+                    e.attrs = Some(self.present_after(inode, b));
                 }
             }
         }

@@ -14,7 +14,7 @@ use super::names::{Name, parse};
 use super::{MAX_LINKS, MetadataService, Wcc, load_dir, transact};
 
 /// What became of the inode a name pointed to.
-enum Unlinked {
+pub(super) enum Unlinked {
     StillLinked,
     /// Its last link went while a holder has it open: it stays, with no
     /// links, until let go.
@@ -56,7 +56,7 @@ fn stamp(dir: &mut Inode) {
 }
 
 impl MetadataService {
-    async fn after_unlink(&self, u: Unlinked) -> FsResult<()> {
+    pub(super) async fn after_unlink(&self, u: Unlinked) -> FsResult<()> {
         match u {
             Unlinked::Gone { inode, released } => {
                 if let Some(h) = self.hooks() {
@@ -166,7 +166,7 @@ impl MetadataService {
         Ok(wccs)
     }
 
-    async fn rename_in(
+    pub(super) async fn rename_in(
         &self,
         tx: &mut dyn MetaTxn,
         ctx: &AuthContext,
