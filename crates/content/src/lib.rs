@@ -28,12 +28,12 @@ mod write;
 
 use std::sync::Arc;
 
-pub use crate::cache::BlockCache;
+pub use crate::cache::{BlockCache, CacheStats};
 pub use crate::core::Durability;
 pub use crate::dirty::DirtyBudget;
-pub use crate::journal::JournalError;
+pub use crate::journal::{JournalError, JournalStats};
 pub use service::{
-    ContentError, ContentOptions, ContentService, FsStat, MAX_FILE_SIZE, ReadOutcome, Stability,
+    ContentError, ContentOptions, ContentService, ContentStats, FsStat, MAX_FILE_SIZE, ReadOutcome, Stability,
     WriteResult,
 };
 
