@@ -24,6 +24,15 @@ pub struct AdapterMeter {
     requests: Option<Requests>,
 }
 
+impl std::fmt::Debug for AdapterMeter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdapterMeter")
+            .field("adapter", &self.vocabulary.adapter)
+            .field("requests", &self.requests.is_some())
+            .finish()
+    }
+}
+
 /// Handles registered with the recorder once, on first use of each
 /// operation and status; afterwards a count is one atomic add.
 struct Requests {
