@@ -216,7 +216,10 @@ mod tests {
         );
         let stats = cache.stats();
         assert!(stats.misses >= 4, "every chunk was fetched once: {stats:?}");
-        assert!(stats.hits >= 1, "the read after the delete was a hit: {stats:?}");
+        assert!(
+            stats.hits >= 1,
+            "the read after the delete was a hit: {stats:?}"
+        );
         let other = BlockId::of(b"missing");
         assert!(matches!(
             cache.read(&store, &other, 0..4).await,

@@ -33,8 +33,8 @@ pub use crate::core::Durability;
 pub use crate::dirty::DirtyBudget;
 pub use crate::journal::{JournalError, JournalStats};
 pub use service::{
-    ContentError, ContentOptions, ContentService, ContentStats, FsStat, MAX_FILE_SIZE, ReadOutcome, Stability,
-    WriteResult,
+    ContentError, ContentOptions, ContentService, ContentStats, FsStat, MAX_FILE_SIZE, ReadOutcome,
+    Stability, WriteResult,
 };
 
 /// What every share's data path shares: the block cache and the memory

@@ -6,6 +6,7 @@ mod bench_s3;
 mod cli_config;
 mod init;
 mod start;
+mod status;
 mod stores;
 
 use std::path::PathBuf;
@@ -52,6 +53,9 @@ enum Command {
     },
     /// Start the server and serve until SIGINT or SIGTERM.
     Start(ConfigArg),
+    /// Print a running server's shares, stores, connections, cache and
+    /// journals (needs server.metrics.enabled).
+    Status(status::StatusArgs),
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         }
         Command::Init { config, force } => init::run(config, force),
         Command::Start(a) => start::run(a.config),
+        Command::Status(a) => status::run(a),
         Command::Bench(a) => bench::run(*a),
         Command::BenchS3(a) => bench_s3::run(*a),
         Command::Config(ConfigCommand::Validate(a)) => cli_config::validate(a.config),

@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use dittofs_admin::AdminEndpoint;
 use dittofs_nfs::{NfsAdapter, NfsConfig, NfsLimits};
-use dittofs_runtime::config::{NfsAdapterConfig, S3Access, S3AdapterConfig};
+use dittofs_runtime::config::{Metrics, NfsAdapterConfig, S3Access, S3AdapterConfig};
 use dittofs_runtime::{Adapter, DataDir, Server};
 use dittofs_s3::{Credential, S3Adapter, S3Settings};
 use tokio_util::sync::CancellationToken;
@@ -66,6 +67,14 @@ fn s3_settings(c: &S3AdapterConfig, data_dir: &DataDir) -> Result<S3Settings, Er
     })
 }
 
+pub fn admin_addr(m: &Metrics) -> Result<SocketAddr, Error> {
+    let ip = m
+        .bind
+        .parse()
+        .map_err(|_| format!("server.metrics.bind: {:?} is not an IP address", m.bind))?;
+    Ok(SocketAddr::new(ip, m.port))
+}
+
 pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
     let loaded = cli_config::load(config)?;
     dittofs_runtime::logging::init(&loaded.config.logging)?;
@@ -74,6 +83,13 @@ pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
         .build()?;
     rt.block_on(async move {
         let cfg = &loaded.config;
+        // Before the server starts, so that what it builds is metered.
+        let prometheus = cfg
+            .server
+            .metrics
+            .enabled
+            .then(dittofs_admin::install_recorder)
+            .transpose()?;
         let server = Server::start(cfg, &crate::stores::kinds()).await?;
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
@@ -94,6 +110,13 @@ pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
                 "no adapter is enabled (adapters.nfs.enabled and adapters.s3.enabled are false)"
                     .into(),
             );
+        }
+        if let Some(prometheus) = prometheus {
+            adapters.push(Box::new(AdminEndpoint::new(
+                admin_addr(&cfg.server.metrics)?,
+                prometheus,
+                server.stores.clone(),
+            )));
         }
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));

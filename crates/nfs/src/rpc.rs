@@ -123,7 +123,9 @@ pub(crate) async fn dispatch(
             return Some(denied(xid, RejectedReply::AuthError(AuthStat::BadVerf)));
         }
     };
-    let timer = programs.meter.start(meter::operation(call.prog, call.proc_));
+    let timer = programs
+        .meter
+        .start(meter::operation(call.prog, call.proc_));
     let (reply, status) = answer(programs, call, r, peer).await;
     if let Some(t) = timer {
         t.finish(status);

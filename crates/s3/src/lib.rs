@@ -190,11 +190,7 @@ impl Adapter for S3Adapter {
                 let admitted = registry.admit();
                 let call = hyper::service::Service::call(&svc, req);
                 async move {
-                    let mut res = if admitted {
-                        call.await?
-                    } else {
-                        slow_down()
-                    };
+                    let mut res = if admitted { call.await? } else { slow_down() };
                     if unanswered {
                         res.headers_mut().insert(
                             hyper::header::CONNECTION,

@@ -176,6 +176,10 @@ async fn stats_follow_appends_syncs_and_releases() {
     j.sync().await.unwrap();
     assert_eq!(j.stats().unsynced_bytes, 0);
     j.release(1, lsn);
-    assert_eq!(j.stats().appended_bytes, s.appended_bytes, "a total since start");
+    assert_eq!(
+        j.stats().appended_bytes,
+        s.appended_bytes,
+        "a total since start"
+    );
     assert_eq!(Journal::disabled().stats(), JournalStats::default());
 }

@@ -8,6 +8,7 @@ mod libnfs;
 mod limits;
 mod mount;
 mod nfs3_procs;
+mod observability;
 mod persistence;
 mod s3_api;
 mod s3_blocks;

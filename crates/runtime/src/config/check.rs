@@ -462,11 +462,11 @@ mod tests {
     #[test]
     fn the_metrics_listener_needs_an_address_and_a_port_of_its_own() {
         assert_eq!(problem("server:\n  metrics: { enabled: true }\n"), None);
-        let (key, _) = problem("server:\n  metrics: { enabled: true, bind: localhost }\n")
-            .expect("not an IP");
+        let (key, _) =
+            problem("server:\n  metrics: { enabled: true, bind: localhost }\n").expect("not an IP");
         assert_eq!(key, "server.metrics.bind");
-        let (key, why) = problem("server:\n  metrics: { enabled: true, port: 12049 }\n")
-            .expect("the NFS port");
+        let (key, why) =
+            problem("server:\n  metrics: { enabled: true, port: 12049 }\n").expect("the NFS port");
         assert_eq!(key, "server.metrics.port");
         assert!(why.contains("adapters.nfs.port"), "{why}");
         assert_eq!(

@@ -64,10 +64,7 @@ impl MeteredBlockStore {
                 OpMeter {
                     calls: metrics::counter!("dittofs_block_store_operations_total", &labels),
                     errors: metrics::counter!("dittofs_block_store_errors_total", &labels),
-                    latency: metrics::histogram!(
-                        "dittofs_block_store_duration_seconds",
-                        &labels
-                    ),
+                    latency: metrics::histogram!("dittofs_block_store_duration_seconds", &labels),
                 }
             })
             .collect();
