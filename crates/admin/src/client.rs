@@ -27,9 +27,9 @@ fn authority(url: &str) -> Result<String, AdminError> {
     if host.is_empty() || host.contains('/') {
         return Err(bad("expected http://HOST:PORT"));
     }
-    if !host
+    if host
         .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        .is_none_or(|(_, p)| p.parse::<u16>().is_err())
     {
         return Err(bad("expected a port, as in http://127.0.0.1:9090"));
     }

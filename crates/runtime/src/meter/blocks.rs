@@ -152,3 +152,69 @@ impl BlockStore for MeteredBlockStore {
         self.inner.is_local()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use dittofs_blocks::MemoryBlockStore;
+    use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
+
+    use super::*;
+
+    fn metered(recorder: &PrometheusRecorder) -> Arc<dyn BlockStore> {
+        metrics::with_local_recorder(recorder, || {
+            MeteredBlockStore::wrap("blocks", Arc::new(MemoryBlockStore::new()))
+        })
+    }
+
+    fn value(text: &str, series: &str) -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_calls_errors_and_bytes_and_still_passes_the_suite() {
+        crate::meter::enable();
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let store = metered(&recorder);
+        assert!(
+            store.is_local(),
+            "a wrapped memory store is still read directly"
+        );
+        let id = BlockId::of(b"0123456789");
+        store
+            .put(&id, Bytes::from_static(b"0123456789"))
+            .await
+            .unwrap();
+        assert_eq!(&store.get(&id, 2..6).await.unwrap()[..], b"2345");
+        let missing = BlockId::of(b"missing");
+        assert!(matches!(
+            store.get(&missing, 0..1).await,
+            Err(BlockError::NotFound(_))
+        ));
+        assert!(
+            store.get(&id, 50..60).await.is_err(),
+            "a range past the end"
+        );
+        let text = handle.render();
+        let ops = |op: &str| {
+            format!(
+                "dittofs_block_store_operations_total{{store=\"blocks\",type=\"memory\",op=\"{op}\"}}"
+            )
+        };
+        let errors = ops("get").replace("operations", "errors");
+        assert_eq!(value(&text, &ops("put")), 1, "{text}");
+        assert_eq!(value(&text, &ops("get")), 3);
+        assert_eq!(value(&text, &errors), 1, "a missing block is no error");
+        let bytes = |d: &str| {
+            format!(
+                "dittofs_block_store_bytes_total{{store=\"blocks\",type=\"memory\",direction=\"{d}\"}}"
+            )
+        };
+        assert_eq!(value(&text, &bytes("write")), 10);
+        assert_eq!(value(&text, &bytes("read")), 4);
+
+        dittofs_blocks::conformance::run(|| async { metered(&recorder) }).await;
+    }
+}

@@ -73,3 +73,39 @@ impl Drop for ConnectionGuard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::Vocabulary;
+
+    #[test]
+    fn every_connection_ends_once_as_closed_or_force_closed() {
+        let meter = Arc::new(AdapterMeter::new(Vocabulary {
+            adapter: "test",
+            operations: &["OP"],
+            statuses: &["OK"],
+        }));
+        let (a, b, c, d) = (
+            meter.connection(),
+            meter.connection(),
+            meter.connection(),
+            meter.connection(),
+        );
+        a.closed();
+        b.force_closed();
+        // A task aborted at shutdown drops its guard.
+        drop(c);
+        assert_eq!(
+            meter.connections(),
+            ConnectionCounts {
+                active: 1,
+                accepted: 4,
+                closed: 1,
+                force_closed: 2,
+            }
+        );
+        d.closed();
+        assert_eq!(meter.connections().active, 0);
+    }
+}

@@ -157,3 +157,46 @@ impl Drop for RequestTimer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use metrics::with_local_recorder;
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    const V: Vocabulary = Vocabulary {
+        adapter: "t",
+        operations: &["READ", "OTHER"],
+        statuses: &["OK", "NOENT", "OTHER"],
+    };
+
+    #[test]
+    fn requests_by_operation_and_status() {
+        crate::meter::enable();
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let meter = with_local_recorder(&recorder, || Arc::new(AdapterMeter::new(V)));
+        with_local_recorder(&recorder, || {
+            let t = meter.start(0).expect("metrics are on");
+            t.finish(1);
+            meter.start(0).expect("on").finish(0);
+            // Out of range: the catch-all entries.
+            meter.start(7).expect("on").finish(42);
+            // A request cut off is in flight no more, and not counted.
+            drop(meter.start(0));
+            meter.bytes_read(5);
+        });
+        let text = handle.render();
+        for want in [
+            "dittofs_requests_total{adapter=\"t\",operation=\"READ\",status=\"NOENT\"} 1",
+            "dittofs_requests_total{adapter=\"t\",operation=\"READ\",status=\"OK\"} 1",
+            "dittofs_requests_total{adapter=\"t\",operation=\"OTHER\",status=\"OTHER\"} 1",
+            "dittofs_request_duration_seconds_count{adapter=\"t\",operation=\"READ\"} 2",
+            "dittofs_requests_in_flight{adapter=\"t\"} 0",
+            "dittofs_bytes_read_total{adapter=\"t\"} 5",
+        ] {
+            assert!(text.contains(want), "{want} missing from\n{text}");
+        }
+    }
+}
