@@ -173,7 +173,48 @@ async fn counters_follow_an_nfs_workload() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    dashboard_queries_exist(&scrape(&url).await);
     drop(c);
+}
+
+/// Every metric the Grafana dashboard queries is one the server exports.
+fn dashboard_queries_exist(scraped: &str) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/grafana/dittofs.json"
+    );
+    let text = std::fs::read_to_string(path).expect("the dashboard");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("the dashboard is JSON");
+    let mut names = Vec::new();
+    let mut panels: Vec<&serde_json::Value> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .collect();
+    while let Some(p) = panels.pop() {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"].as_str().expect("a query");
+            let mut rest = expr;
+            while let Some(at) = rest.find("dittofs_") {
+                let name: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[at + name.len()..];
+                names.push(name);
+            }
+        }
+    }
+    assert!(names.len() > 20, "the dashboard queries little: {names:?}");
+    for name in names {
+        let exported = scraped
+            .lines()
+            .any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")));
+        assert!(
+            exported,
+            "the dashboard queries {name}, which the server does not export"
+        );
+    }
 }
 
 #[tokio::test]
