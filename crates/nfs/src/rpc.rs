@@ -126,19 +126,21 @@ pub(crate) async fn dispatch(
     let timer = programs
         .meter
         .start(meter::operation(call.prog, call.proc_));
-    let (reply, status) = answer(programs, call, r, peer).await;
+    let (reply, status) = answer(programs, call, r, peer, timer.is_some()).await;
     if let Some(t) = timer {
         t.finish(status);
     }
     Some(reply)
 }
 
-/// The reply to a decoded call, and its status index for the meter.
+/// The reply to a decoded call, and its status index for the meter (read
+/// from the result only when `metered`).
 async fn answer(
     programs: &Programs,
     call: CallHeader,
     mut r: XdrReader,
     peer: SocketAddr,
+    metered: bool,
 ) -> (Vec<Bytes>, usize) {
     let xid = call.xid;
     let caller = match authenticate(&call, peer) {
@@ -178,7 +180,11 @@ async fn answer(
     };
     match result {
         Ok(body) => {
-            let status = meter::result_status(call.prog, call.proc_, &body);
+            let status = if metered {
+                meter::result_status(call.prog, call.proc_, &body)
+            } else {
+                meter::OK
+            };
             (reply(xid, ReplyHeader::success(), Some(body)), status)
         }
         Err(CallFailure::ProcUnavail) => {

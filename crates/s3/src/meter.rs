@@ -78,7 +78,7 @@ pub(crate) fn status(code: u16) -> usize {
 /// Where the access check leaves the operation `s3s` routed a request to,
 /// for the meter to read once the response is ready. Put into a request
 /// only while metrics are on.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct OperationSlot(AtomicUsize);
 
 impl OperationSlot {
