@@ -405,3 +405,30 @@ fn status_without_a_server_fails_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("server.metrics.enabled is false"), "{err}");
 }
+
+#[tokio::test]
+async fn connections_the_server_cuts_count_as_force_closed() {
+    use std::io::{Read, Write};
+    let (server, url) = start_metered(None);
+    let count = |t: &str, which: &str| sample(t, which, &[("adapter", "nfs")]);
+    let before = scrape(&url).await;
+    // A record header claiming 1 GiB: the server closes without reading it.
+    let mut s = std::net::TcpStream::connect(server.addr()).expect("connect");
+    s.write_all(&(0x8000_0000u32 | (1 << 30)).to_be_bytes())
+        .expect("send header");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buf = [0u8; 16];
+    assert_eq!(s.read(&mut buf).unwrap_or(0), 0, "the server closed it");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let t = scrape(&url).await;
+        let cut = count(&t, "dittofs_connections_force_closed_total")
+            - count(&before, "dittofs_connections_force_closed_total");
+        if cut >= 1.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never counted:\n{t}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
