@@ -9,6 +9,7 @@
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use dittofs_blocks::{BlockError, BlockId, BlockStore};
@@ -20,6 +21,32 @@ pub const CHUNK: u64 = 128 * 1024;
 #[derive(Clone)]
 pub struct BlockCache {
     chunks: Cache<(BlockId, u32), Bytes>,
+    capacity: u64,
+    counts: Arc<Counts>,
+}
+
+/// Chunk lookups since start: one relaxed add per chunk read, which the
+/// moka lookup beside it dwarfs.
+#[derive(Default)]
+struct Counts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+}
+
+/// What the cache holds and how it has been doing since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub bytes: u64,
+    pub capacity: u64,
+    pub chunks: u64,
+    /// Chunk reads served from memory (including those that waited on a
+    /// fetch another reader started).
+    pub hits: u64,
+    /// Chunk reads that went to the block store.
+    pub misses: u64,
+    /// Chunks dropped to make room.
+    pub evictions: u64,
 }
 
 /// A fetch error shared by every reader that waited on the same fetch.
@@ -37,11 +64,31 @@ fn unshare(id: &BlockId, e: Arc<BlockError>) -> BlockError {
 
 impl BlockCache {
     pub fn new(capacity_bytes: u64) -> Self {
+        let counts = Arc::new(Counts::default());
+        let evicted = counts.clone();
         Self {
             chunks: Cache::builder()
                 .max_capacity(capacity_bytes)
                 .weigher(|_, v: &Bytes| (v.len() as u32).saturating_add(64))
+                .eviction_listener(move |_, _, cause| {
+                    if cause == moka::notification::RemovalCause::Size {
+                        evicted.evictions.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
                 .build(),
+            capacity: capacity_bytes,
+            counts,
+        }
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            bytes: self.chunks.weighted_size(),
+            capacity: self.capacity,
+            chunks: self.chunks.entry_count(),
+            hits: self.counts.hits.load(Ordering::Relaxed),
+            misses: self.counts.misses.load(Ordering::Relaxed),
+            evictions: self.counts.evictions.load(Ordering::Relaxed),
         }
     }
 
@@ -52,12 +99,22 @@ impl BlockCache {
         n: u32,
     ) -> Result<Bytes, BlockError> {
         let start = n as u64 * CHUNK;
-        self.chunks
+        let fetched = AtomicBool::new(false);
+        let r = self
+            .chunks
             .try_get_with((*id, n), async {
+                fetched.store(true, Ordering::Relaxed);
                 store.get(id, start..start + CHUNK).await
             })
             .await
-            .map_err(|e| unshare(id, e))
+            .map_err(|e| unshare(id, e));
+        let count = if fetched.load(Ordering::Relaxed) {
+            &self.counts.misses
+        } else {
+            &self.counts.hits
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        r
     }
 
     /// Bytes `range` of block `id` (cut short at the block's end).
@@ -157,10 +214,33 @@ mod tests {
             cache.read(&store, &id, 5..9).await.unwrap(),
             Bytes::copy_from_slice(&data[5..9])
         );
+        let stats = cache.stats();
+        assert!(stats.misses >= 4, "every chunk was fetched once: {stats:?}");
+        assert!(
+            stats.hits >= 1,
+            "the read after the delete was a hit: {stats:?}"
+        );
         let other = BlockId::of(b"missing");
         assert!(matches!(
             cache.read(&store, &other, 0..4).await,
             Err(BlockError::NotFound(_))
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_evictions_when_full() {
+        let store: Arc<dyn BlockStore> = Arc::new(MemoryBlockStore::new());
+        let cache = BlockCache::new(4 * CHUNK);
+        for i in 0..16u32 {
+            let data = vec![i as u8; CHUNK as usize];
+            let id = BlockId::of(&data);
+            store.put(&id, Bytes::from(data)).await.unwrap();
+            cache.read(&store, &id, 0..CHUNK).await.unwrap();
+        }
+        cache.chunks.run_pending_tasks().await;
+        let stats = cache.stats();
+        assert_eq!(stats.misses, 16);
+        assert!(stats.evictions >= 8, "16 chunks into room for 4: {stats:?}");
+        assert!(stats.bytes <= stats.capacity);
     }
 }

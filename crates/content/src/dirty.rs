@@ -335,6 +335,11 @@ impl DirtyMap {
     pub fn bytes(&self) -> u64 {
         self.files.lock().values().map(|f| f.bytes).sum()
     }
+
+    /// Files holding data not yet flushed: the flusher's queue.
+    pub fn files(&self) -> usize {
+        self.files.lock().len()
+    }
 }
 
 fn overlapping(f: &DirtyFile, start: u64, end: u64) -> impl Iterator<Item = &Piece> {

@@ -28,13 +28,13 @@ mod write;
 
 use std::sync::Arc;
 
-pub use crate::cache::BlockCache;
+pub use crate::cache::{BlockCache, CacheStats};
 pub use crate::core::Durability;
 pub use crate::dirty::DirtyBudget;
-pub use crate::journal::JournalError;
+pub use crate::journal::{JournalError, JournalStats};
 pub use service::{
-    ContentError, ContentOptions, ContentService, FsStat, MAX_FILE_SIZE, ReadOutcome, Stability,
-    WriteResult,
+    ContentError, ContentOptions, ContentService, ContentStats, FsStat, MAX_FILE_SIZE, ReadOutcome,
+    Stability, WriteResult,
 };
 
 /// What every share's data path shares: the block cache and the memory

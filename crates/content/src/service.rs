@@ -58,6 +58,16 @@ pub struct FsStat {
 }
 
 /// How one share's data path is set up.
+/// One share's data path as the admin endpoint reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContentStats {
+    pub journal: crate::journal::JournalStats,
+    /// Written and not yet in the block store.
+    pub dirty_bytes: u64,
+    /// Files with such data: what the flusher has queued.
+    pub dirty_files: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct ContentOptions {
     /// The share's journal directory; `None` keeps no journal (the share's
@@ -169,6 +179,15 @@ impl ContentService {
     /// Bytes written and not yet flushed to the block store.
     pub fn dirty_bytes(&self) -> u64 {
         self.core.dirty.bytes()
+    }
+
+    /// The share's journal and unflushed data, for the admin endpoint.
+    pub fn stats(&self) -> ContentStats {
+        ContentStats {
+            journal: self.core.journal.stats(),
+            dirty_bytes: self.core.dirty.bytes(),
+            dirty_files: self.core.dirty.files(),
+        }
     }
 
     /// Writes every file's held data to the stores (tests, shutdown).

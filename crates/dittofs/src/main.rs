@@ -7,6 +7,7 @@ mod cli_config;
 mod init;
 mod mount;
 mod start;
+mod status;
 mod stores;
 
 use std::path::PathBuf;
@@ -63,6 +64,9 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Print a running server's shares, stores, connections, cache and
+    /// journals (needs server.metrics.enabled).
+    Status(status::StatusArgs),
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
             mountpoint,
             config,
         } => mount::run(share, mountpoint, config.config),
+        Command::Status(a) => status::run(a),
         Command::Bench(a) => bench::run(*a),
         Command::BenchS3(a) => bench_s3::run(*a),
         Command::Config(ConfigCommand::Validate(a)) => cli_config::validate(a.config),

@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use dittofs_admin::AdminEndpoint;
 use dittofs_fuse::{FuseAdapter, FuseSettings, MountSpec};
 use dittofs_nfs::{NfsAdapter, NfsConfig, NfsLimits};
-use dittofs_runtime::config::{Config, NfsAdapterConfig, S3Access, S3AdapterConfig};
+use dittofs_runtime::config::{Config, Metrics, NfsAdapterConfig, S3Access, S3AdapterConfig};
 use dittofs_runtime::{Adapter, DataDir, Server};
 use dittofs_s3::{Credential, S3Adapter, S3Settings};
 use tokio_util::sync::CancellationToken;
@@ -77,6 +78,14 @@ pub fn fuse_adapter(cfg: &Config, mounts: Vec<MountSpec>) -> FuseAdapter {
     })
 }
 
+pub fn admin_addr(m: &Metrics) -> Result<SocketAddr, Error> {
+    let ip = m
+        .bind
+        .parse()
+        .map_err(|_| format!("server.metrics.bind: {:?} is not an IP address", m.bind))?;
+    Ok(SocketAddr::new(ip, m.port))
+}
+
 pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
     let loaded = cli_config::load(config)?;
     dittofs_runtime::logging::init(&loaded.config.logging)?;
@@ -85,6 +94,13 @@ pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
         .build()?;
     rt.block_on(async move {
         let cfg = &loaded.config;
+        // Before the server starts, so that what it builds is metered.
+        let prometheus = cfg
+            .server
+            .metrics
+            .enabled
+            .then(dittofs_admin::install_recorder)
+            .transpose()?;
         let server = Server::start(cfg, &crate::stores::kinds()).await?;
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
@@ -118,6 +134,13 @@ pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
                 "no adapter is enabled (adapters.nfs, adapters.s3 and adapters.fuse are all disabled)"
                     .into(),
             );
+        }
+        if let Some(prometheus) = prometheus {
+            adapters.push(Box::new(AdminEndpoint::new(
+                admin_addr(&cfg.server.metrics)?,
+                prometheus,
+                server.stores.clone(),
+            )));
         }
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -17,12 +17,14 @@ use crate::rpc::{Programs, dispatch};
 /// Replies gathered into one vectored write at most.
 const MAX_BATCH: usize = 32;
 
+/// Serves until the client closes, the connection fails or shutdown;
+/// false when the server cut it (a record over the size limit).
 pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     programs: Arc<Programs>,
     shutdown: CancellationToken,
-) {
+) -> bool {
     tracing::debug!(%peer, "connection open");
     let limits = programs.limits;
     let (rd, wr) = stream.into_split();
@@ -30,6 +32,7 @@ pub(crate) async fn serve(
     let writer = tokio::spawn(write_replies(wr, rx));
     let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
     let mut records = RecordReader::new(rd, limits.max_record);
+    let mut cut = false;
     loop {
         // Stop reading when the connection has as many calls in progress
         // as allowed; the client's further calls wait in the socket.
@@ -46,6 +49,7 @@ pub(crate) async fn serve(
             Ok(None) => break,
             Err(RecordError::TooLarge { len, max }) => {
                 tracing::warn!(%peer, len, max, "record over the size limit; closing connection");
+                cut = true;
                 break;
             }
             Err(e) => {
@@ -66,6 +70,7 @@ pub(crate) async fn serve(
     drop(tx);
     let _ = writer.await;
     tracing::debug!(%peer, "connection closed");
+    !cut
 }
 
 async fn write_replies(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Vec<Bytes>>) {

@@ -9,6 +9,7 @@
 
 mod connection;
 mod listener;
+mod meter;
 mod mount;
 mod nfs3;
 mod portmap;
@@ -121,8 +122,10 @@ impl Adapter for NfsAdapter {
         let port = self
             .local_addr()
             .map_or(self.config.bind.port(), |a| a.port());
+        let meter = registry.meter(meter::VOCABULARY);
         let programs = Arc::new(rpc::Programs {
             registry,
+            meter,
             mounts: mount::MountTable::default(),
             limits: self.config.limits,
             port,

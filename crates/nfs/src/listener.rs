@@ -56,15 +56,21 @@ async fn accept_loop(
                 continue;
             }
         };
+        let guard = programs.meter.connection();
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "connection refused: max_connections reached");
             drop(stream);
+            guard.force_closed();
             continue;
         };
         let _ = stream.set_nodelay(true);
         let (programs, shutdown) = (programs.clone(), shutdown.clone());
         conns.spawn(async move {
-            connection::serve(stream, peer, programs, shutdown).await;
+            if connection::serve(stream, peer, programs, shutdown).await {
+                guard.closed();
+            } else {
+                guard.force_closed();
+            }
             drop(permit);
         });
     }

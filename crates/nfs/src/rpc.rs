@@ -12,12 +12,14 @@ use bytes::Bytes;
 use dittofs_meta::AuthContext;
 use dittofs_nfs_wire::{mount, nfs3, portmap};
 use dittofs_runtime::Registry;
+use dittofs_runtime::meter::AdapterMeter;
 use dittofs_xdr::{
     AcceptStat, AuthFlavor, AuthStat, AuthSys, CallError, CallHeader, RPC_VERSION, RejectedReply,
     ReplyHeader, Xdr, XdrReader, XdrWriter, decode_call_header, record_mark,
 };
 
 use crate::NfsLimits;
+use crate::meter;
 use crate::mount::MountTable;
 
 /// Who sent a call, after authentication.
@@ -42,6 +44,7 @@ pub(crate) struct Programs {
     pub limits: NfsLimits,
     /// The port NFS and MOUNT are served on, for GETPORT.
     pub port: u16,
+    pub meter: Arc<AdapterMeter>,
 }
 
 /// Decodes the arguments, runs the procedure, encodes its result.
@@ -120,25 +123,47 @@ pub(crate) async fn dispatch(
             return Some(denied(xid, RejectedReply::AuthError(AuthStat::BadVerf)));
         }
     };
+    let timer = programs
+        .meter
+        .start(meter::operation(call.prog, call.proc_));
+    let (reply, status) = answer(programs, call, r, peer, timer.is_some()).await;
+    if let Some(t) = timer {
+        t.finish(status);
+    }
+    Some(reply)
+}
+
+/// The reply to a decoded call, and its status index for the meter (read
+/// from the result only when `metered`).
+async fn answer(
+    programs: &Programs,
+    call: CallHeader,
+    mut r: XdrReader,
+    peer: SocketAddr,
+    metered: bool,
+) -> (Vec<Bytes>, usize) {
     let xid = call.xid;
     let caller = match authenticate(&call, peer) {
         Ok(auth) => Caller { auth, peer },
-        Err(stat) => return Some(denied(xid, RejectedReply::AuthError(stat))),
+        Err(stat) => {
+            return (
+                denied(xid, RejectedReply::AuthError(stat)),
+                meter::AUTH_ERROR,
+            );
+        }
     };
     let supported = match call.prog {
         portmap::PROGRAM => portmap::VERSION,
         mount::PROGRAM => mount::VERSION,
         nfs3::PROGRAM => nfs3::VERSION,
-        _ => return Some(accepted(xid, AcceptStat::ProgUnavail)),
+        _ => return (accepted(xid, AcceptStat::ProgUnavail), meter::PROG_UNAVAIL),
     };
     if call.vers != supported {
-        return Some(accepted(
-            xid,
-            AcceptStat::ProgMismatch {
-                low: supported,
-                high: supported,
-            },
-        ));
+        let mismatch = AcceptStat::ProgMismatch {
+            low: supported,
+            high: supported,
+        };
+        return (accepted(xid, mismatch), meter::PROG_MISMATCH);
     }
     let run = async {
         match call.prog {
@@ -151,13 +176,24 @@ pub(crate) async fn dispatch(
     // client would otherwise wait for this reply forever).
     let Ok(result) = CatchUnwind(Box::pin(run)).await else {
         tracing::error!(%peer, prog = call.prog, proc_ = call.proc_, "procedure panicked");
-        return Some(accepted(xid, AcceptStat::SystemErr));
+        return (accepted(xid, AcceptStat::SystemErr), meter::SYSTEM_ERR);
     };
-    Some(match result {
-        Ok(body) => reply(xid, ReplyHeader::success(), Some(body)),
-        Err(CallFailure::ProcUnavail) => accepted(xid, AcceptStat::ProcUnavail),
-        Err(CallFailure::GarbageArgs) => accepted(xid, AcceptStat::GarbageArgs),
-    })
+    match result {
+        Ok(body) => {
+            let status = if metered {
+                meter::result_status(call.prog, call.proc_, &body)
+            } else {
+                meter::OK
+            };
+            (reply(xid, ReplyHeader::success(), Some(body)), status)
+        }
+        Err(CallFailure::ProcUnavail) => {
+            (accepted(xid, AcceptStat::ProcUnavail), meter::PROC_UNAVAIL)
+        }
+        Err(CallFailure::GarbageArgs) => {
+            (accepted(xid, AcceptStat::GarbageArgs), meter::GARBAGE_ARGS)
+        }
+    }
 }
 
 /// Turns a panic while polling into an error result.

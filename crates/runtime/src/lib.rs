@@ -8,13 +8,16 @@
 //! resolves a file handle to its share, keeps the server's handle key in
 //! the data directory, sets up logging, and runs adapters until a shutdown
 //! signal. It knows no wire protocol: adapters implement [`Adapter`] and are
-//! handed the registry. It never reads or writes a store itself.
+//! handed the registry. It never reads or writes a store itself. It also
+//! holds what adapters and stores count for `server.metrics` ([`meter`]),
+//! but not the exporter or the admin endpoint (`dittofs-admin`).
 
 mod adapter;
 pub mod config;
 mod datadir;
 mod limits;
 pub mod logging;
+pub mod meter;
 mod registry;
 mod server;
 mod stores;
@@ -25,5 +28,5 @@ pub use limits::RequestLimit;
 pub use registry::{
     BucketSettings, CREATED_XATTR, Registry, RegistryError, Share, ShareFactory, ShareSpec,
 };
-pub use server::{Server, StartError, share_options};
+pub use server::{NamedStore, Server, StartError, StoreHandle, share_options};
 pub use stores::{MetadataStoreKind, OpenContext, PayloadStoreKind, StoreKinds};

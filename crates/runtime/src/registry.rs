@@ -12,6 +12,7 @@ use dittofs_meta::{
 use parking_lot::RwLock;
 
 use crate::config::S3Access;
+use crate::meter::{AdapterMeter, Vocabulary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -102,6 +103,8 @@ pub struct Registry {
     /// Serializes creating and removing shares.
     changing: tokio::sync::Mutex<()>,
     limit: crate::RequestLimit,
+    /// One per adapter serving, for the admin endpoint.
+    meters: parking_lot::Mutex<Vec<Arc<AdapterMeter>>>,
 }
 
 impl Registry {
@@ -118,6 +121,7 @@ impl Registry {
             factory,
             changing: tokio::sync::Mutex::new(()),
             limit: crate::RequestLimit::default(),
+            meters: parking_lot::Mutex::new(Vec::new()),
         };
         for spec in specs {
             let share = registry.open(spec).await?;
@@ -134,6 +138,24 @@ impl Registry {
     /// Whether a request may be served now (`server.rate_limiting`).
     pub fn admit(&self) -> bool {
         self.limit.admit()
+    }
+
+    /// The meter of an adapter about to serve, kept so that the admin
+    /// endpoint can report on it.
+    pub fn meter(&self, vocabulary: Vocabulary) -> Arc<AdapterMeter> {
+        let m = Arc::new(AdapterMeter::new(vocabulary));
+        self.meters.lock().push(m.clone());
+        m
+    }
+
+    /// The meters of the adapters serving, in the order they started.
+    pub fn meters(&self) -> Vec<Arc<AdapterMeter>> {
+        self.meters.lock().clone()
+    }
+
+    /// The block cache and dirty-data budget every share uses.
+    pub fn data_path(&self) -> &DataPath {
+        &self.data_path
     }
 
     async fn open(&self, spec: ShareSpec) -> Result<Arc<Share>, RegistryError> {

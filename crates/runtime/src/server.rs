@@ -143,6 +143,7 @@ impl Stores<'_> {
                 kind: cfg.kind.clone(),
                 detail,
             })?;
+        let store = crate::meter::MeteredBlockStore::wrap(name, store);
         self.payloads.insert(name.to_owned(), store.clone());
         Ok(store)
     }
@@ -205,10 +206,29 @@ async fn created_shares(config: &Config, f: &ShareFactory) -> Result<Vec<ShareSp
     Ok(specs)
 }
 
+/// An opened store, of either section.
+#[derive(Clone)]
+pub enum StoreHandle {
+    Metadata(Arc<dyn MetadataStore>),
+    Blocks(Arc<dyn BlockStore>),
+}
+
+/// A store the configuration names, as opened (for health and status).
+#[derive(Clone)]
+pub struct NamedStore {
+    /// `metadata` or `payload`, the configuration section.
+    pub section: &'static str,
+    pub name: String,
+    pub kind: String,
+    pub store: StoreHandle,
+}
+
 /// The shares of a configuration, served.
 pub struct Server {
     pub registry: Arc<Registry>,
     pub data_dir: DataDir,
+    /// Every store opened, metadata stores first, each by name.
+    pub stores: Vec<NamedStore>,
     shutdown_timeout: Duration,
 }
 
@@ -304,15 +324,29 @@ impl Server {
         {
             tracing::warn!(store = %name, "payload store is not used by any share; not opened");
         }
-        if config.server.metrics.enabled {
-            tracing::warn!("server.metrics is set but this build does not serve metrics yet");
-        }
+        let mut named: Vec<NamedStore> = stores
+            .metas
+            .iter()
+            .map(|(name, s)| NamedStore {
+                section: "metadata",
+                name: name.clone(),
+                kind: s.kind().to_owned(),
+                store: StoreHandle::Metadata(s.clone()),
+            })
+            .collect();
+        named.extend(stores.payloads.iter().map(|(name, s)| NamedStore {
+            section: "payload",
+            name: name.clone(),
+            kind: s.kind().to_owned(),
+            store: StoreHandle::Blocks(s.clone()),
+        }));
         let data_path = DataPath::new(config.cache.max_size.0);
         let mut registry = Registry::build(key, specs, &data_path, factory).await?;
         registry.limit_requests(crate::RequestLimit::new(&config.server.rate_limiting));
         Ok(Self {
             registry: Arc::new(registry),
             data_dir,
+            stores: named,
             shutdown_timeout: config.server.shutdown_timeout.0,
         })
     }

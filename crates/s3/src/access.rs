@@ -59,6 +59,13 @@ pub(crate) struct BucketAccess(pub Arc<Gateway>);
 #[async_trait]
 impl S3AccessCheck for BucketAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let slot = cx
+            .extensions_mut()
+            .get::<Arc<crate::meter::OperationSlot>>()
+            .cloned();
+        if let Some(slot) = slot {
+            slot.set(cx.s3_op().name());
+        }
         let key = cx.credentials().map(|c| c.access_key.clone());
         let bucket = match cx.s3_path() {
             S3Path::Root => None,

@@ -136,7 +136,12 @@ pub(crate) async fn write(
             .write(&caller.ctx, fh, offset, data.clone(), Stability::Unstable)
             .await
         {
-            Ok(_) => return Ok(()),
+            Ok(w) => {
+                if let Some(m) = &caller.meter {
+                    m.bytes_written(w.count as u64);
+                }
+                return Ok(());
+            }
             Err(FsError::Busy) if started.elapsed() < BUSY_PATIENCE => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -291,6 +296,9 @@ pub(crate) fn stream(
             let failed = piece.is_err();
             if let Ok(d) = &piece {
                 at += d.len() as u64;
+                if let Some(m) = &caller.meter {
+                    m.bytes_read(d.len() as u64);
+                }
             }
             if tx.send(piece).await.is_err() || failed {
                 return;

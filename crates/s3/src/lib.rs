@@ -20,6 +20,7 @@ mod error;
 mod info;
 mod keys;
 mod listing;
+mod meter;
 mod multipart;
 mod objects;
 mod remove;
@@ -151,6 +152,7 @@ impl Adapter for S3Adapter {
             Arc::new(credentials),
             self.settings.region.clone(),
         ));
+        let meter = gateway.meter.clone();
         let service = service::build(gateway.clone());
         let janitor = tokio::spawn(staging::janitor(
             gateway,
@@ -172,24 +174,34 @@ impl Adapter for S3Adapter {
                     }
                 },
             };
+            let guard = meter.connection();
             let _ = stream.set_nodelay(true);
             let svc = service.clone();
             let registry = gateway_registry.clone();
+            let meter = meter.clone();
             let with_peer = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
                 req.extensions_mut().insert(Peer(peer));
+                let mut timer = meter.start(meter::OTHER_OPERATION);
+                let slot = timer.as_ref().map(|_| {
+                    let slot = Arc::new(meter::OperationSlot::new());
+                    req.extensions_mut().insert(slot.clone());
+                    slot
+                });
                 let unanswered = expects_continue_without_body(&req);
                 let admitted = registry.admit();
                 let call = hyper::service::Service::call(&svc, req);
                 async move {
-                    if !admitted {
-                        return Ok(slow_down());
-                    }
-                    let mut res = call.await?;
+                    let mut res = if admitted { call.await? } else { slow_down() };
                     if unanswered {
                         res.headers_mut().insert(
                             hyper::header::CONNECTION,
                             hyper::header::HeaderValue::from_static("close"),
                         );
+                    }
+                    // Timed to the response head: a GET's body streams on.
+                    if let (Some(mut t), Some(slot)) = (timer.take(), slot) {
+                        t.set_operation(slot.get());
+                        t.finish(meter::status(res.status().as_u16()));
                     }
                     Ok::<_, s3s::HttpError>(res)
                 }
@@ -200,6 +212,7 @@ impl Adapter for S3Adapter {
                 if let Err(e) = conn.await {
                     tracing::debug!(%peer, error = %e, "S3 connection ended");
                 }
+                guard.closed();
             });
         }
         drop(listener);

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use dittofs_meta::{AuthContext, FileHandle, Inode};
 use dittofs_runtime::config::S3Access;
+use dittofs_runtime::meter::AdapterMeter;
 use dittofs_runtime::{Registry, Share};
 use parking_lot::Mutex;
 use s3s::dto::*;
@@ -25,6 +26,7 @@ pub struct Gateway {
     pub(crate) region: String,
     /// The key that created each created bucket, by share name.
     owners: Mutex<HashMap<String, Option<String>>>,
+    pub(crate) meter: Arc<AdapterMeter>,
 }
 
 /// Who is asking: the key (if the request was signed) and the identity it
@@ -33,6 +35,9 @@ pub struct Gateway {
 pub(crate) struct Caller {
     pub key: Option<String>,
     pub ctx: AuthContext,
+    /// Counts the bytes a client's request moves; `None` for the
+    /// server's own housekeeping.
+    pub meter: Option<Arc<AdapterMeter>>,
 }
 
 impl Gateway {
@@ -42,6 +47,7 @@ impl Gateway {
         region: String,
     ) -> Self {
         Self {
+            meter: registry.meter(crate::meter::VOCABULARY),
             registry,
             keys,
             region,
@@ -58,7 +64,11 @@ impl Gateway {
         if let Some(Peer(addr)) = req.extensions.get::<Peer>() {
             ctx = ctx.with_client(*addr);
         }
-        Caller { key, ctx }
+        Caller {
+            key,
+            ctx,
+            meter: Some(self.meter.clone()),
+        }
     }
 
     pub(crate) fn bucket(&self, name: &str) -> S3Result<Arc<Share>> {

@@ -135,6 +135,7 @@ pub(crate) async fn remove_tree(
     let caller = Caller {
         key: None,
         ctx: ctx.clone(),
+        meter: None,
     };
     let Some(dir) = child(share, &caller, parent, name).await? else {
         return Err(FsError::NotFound);
@@ -199,6 +200,7 @@ pub(crate) async fn sweep(gw: &Gateway, share: &Share, expiry: Duration) -> usiz
     let caller = Caller {
         key: None,
         ctx: ctx.clone(),
+        meter: None,
     };
     let Ok(root) = gw.root(share).await else {
         return 0;

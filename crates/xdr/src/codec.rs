@@ -256,6 +256,14 @@ impl XdrWriter {
         }
     }
 
+    /// The first 32-bit word written, if four bytes were: the status of
+    /// an NFS or MOUNT result.
+    pub fn first_u32(&self) -> Option<u32> {
+        let head = self.done.first().map_or(&self.cur[..], |b| &b[..]);
+        let word: [u8; 4] = head.get(..4)?.try_into().ok()?;
+        Some(u32::from_be_bytes(word))
+    }
+
     /// The finished message as segments in order.
     pub fn into_segments(mut self) -> Vec<Bytes> {
         if !self.cur.is_empty() {
@@ -327,6 +335,18 @@ impl Xdr for () {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn first_word_of_any_writer() {
+        assert_eq!(XdrWriter::new().first_u32(), None);
+        let mut w = XdrWriter::new();
+        w.u32(70);
+        w.opaque_bytes(Bytes::from(vec![1u8; 3 * ZERO_COPY_MIN]));
+        assert_eq!(w.first_u32(), Some(70));
+        let mut w = XdrWriter::new();
+        w.opaque_bytes(Bytes::from(vec![1u8; ZERO_COPY_MIN]));
+        assert_eq!(w.first_u32(), Some(ZERO_COPY_MIN as u32), "the length word");
+    }
 
     #[test]
     fn forged_opaque_length_is_rejected_without_allocating() {

@@ -40,6 +40,20 @@ pub enum JournalError {
     Corrupt { path: PathBuf, offset: u64 },
 }
 
+/// A share's journal as the admin endpoint reports it; all zero for a
+/// share without one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// Segment files kept, the active one included.
+    pub segments: usize,
+    /// Their size on disk.
+    pub bytes: u64,
+    /// Bytes appended since start.
+    pub appended_bytes: u64,
+    /// Bytes appended and not yet made durable by a sync.
+    pub unsynced_bytes: u64,
+}
+
 /// Segments are cut at this size (a record may run past it).
 pub const SEGMENT_SIZE: u64 = 64 << 20;
 
@@ -292,6 +306,30 @@ impl Journal {
             {
                 tracing::warn!(segment = %path.display(), error = %e, "could not delete a flushed journal segment");
             }
+        }
+    }
+
+    /// Its size on disk now and what went through it since start.
+    pub fn stats(&self) -> JournalStats {
+        let Some(d) = &self.disk else {
+            return JournalStats::default();
+        };
+        let active = d.active.lock().segment;
+        let mut segments: Vec<u32> = d.live.lock().keys().copied().collect();
+        if !segments.contains(&active) {
+            segments.push(active);
+        }
+        // A segment deleted meanwhile simply counts nothing.
+        let bytes = segments
+            .iter()
+            .filter_map(|s| std::fs::metadata(segment_path(&d.dir, *s)).ok())
+            .map(|m| m.len())
+            .sum();
+        JournalStats {
+            segments: segments.len(),
+            bytes,
+            appended_bytes: d.appended_bytes.load(Ordering::Acquire),
+            unsynced_bytes: self.unsynced_bytes(),
         }
     }
 

@@ -161,3 +161,25 @@ async fn concurrent_syncs_all_return_covered() {
     let d = j.disk.as_ref().unwrap();
     assert!(d.synced.load(Ordering::Acquire) >= j.end());
 }
+
+#[tokio::test]
+async fn stats_follow_appends_syncs_and_releases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (j, _) = Journal::open(tmp.path()).unwrap();
+    assert_eq!(j.stats().appended_bytes, 0);
+    let lsn = j.append(&write(1, 0, &[3u8; 4096])).unwrap();
+    let s = j.stats();
+    assert_eq!(s.segments, 1);
+    assert!(s.appended_bytes > 4096, "{s:?}");
+    assert_eq!(s.bytes, s.appended_bytes, "one segment holds every record");
+    assert_eq!(s.unsynced_bytes, s.appended_bytes);
+    j.sync().await.unwrap();
+    assert_eq!(j.stats().unsynced_bytes, 0);
+    j.release(1, lsn);
+    assert_eq!(
+        j.stats().appended_bytes,
+        s.appended_bytes,
+        "a total since start"
+    );
+    assert_eq!(Journal::disabled().stats(), JournalStats::default());
+}

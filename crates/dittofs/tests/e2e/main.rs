@@ -9,6 +9,7 @@ mod libnfs;
 mod limits;
 mod mount;
 mod nfs3_procs;
+mod observability;
 mod persistence;
 mod postgres;
 mod s3_api;

@@ -49,7 +49,7 @@ fn config_on(s3: &Server) -> String {
     config_with(s3, "")
 }
 
-fn config_with(s3: &Server, extra: &str) -> String {
+pub(crate) fn config_with(s3: &Server, extra: &str) -> String {
     format!(
         "\
 {extra}metadata:

@@ -26,6 +26,7 @@ pub(super) async fn read(p: &Programs, c: &Caller, a: Read3Args) -> Read3Res {
         let (s, fh) = p.resolve(&a.file)?;
         let count = a.count.min(p.limits.max_io);
         let out = s.content.read(&c.auth, &fh, a.offset, count).await?;
+        p.meter.bytes_read(out.data.len() as u64);
         Ok(Read3ResOk {
             file_attributes: Some(fattr(s.id, &out.attrs)),
             count: out.data.len() as u32,
@@ -51,6 +52,7 @@ pub(super) async fn write(p: &Programs, c: &Caller, a: Write3Args) -> Write3Res 
             .content
             .write(&c.auth, &fh, a.offset, data, stability(a.stable))
             .await?;
+        p.meter.bytes_written(w.count as u64);
         Ok(Write3ResOk {
             file_wcc: WccData {
                 before: Some(pre(&w.outcome.before)),

@@ -264,8 +264,31 @@ pub fn check(c: &Config) -> Result<(), Problem> {
             "requests_per_second and burst must be above 0 when enabled".into(),
         ));
     }
-    if c.server.metrics.enabled {
-        port("server.metrics.port".into(), c.server.metrics.port)?;
+    let m = &c.server.metrics;
+    if m.enabled {
+        m.bind.parse::<IpAddr>().map_err(|_| {
+            (
+                "server.metrics.bind".to_owned(),
+                format!("{:?} is not an IP address", m.bind),
+            )
+        })?;
+        port("server.metrics.port".into(), m.port)?;
+        let (nfs, s3) = (&c.adapters.nfs, &c.adapters.s3);
+        let taken = [
+            (nfs.enabled, nfs.port, "adapters.nfs.port"),
+            (
+                nfs.enabled && nfs.portmapper.enabled,
+                nfs.portmapper.port,
+                "adapters.nfs.portmapper.port",
+            ),
+            (s3.enabled, s3.port, "adapters.s3.port"),
+        ];
+        if let Some((_, _, other)) = taken.iter().find(|(on, p, _)| *on && *p == m.port) {
+            return Err((
+                "server.metrics.port".into(),
+                format!("{} is also {other}", m.port),
+            ));
+        }
     }
     if c.cache.max_size.0 < (1 << 20) {
         return Err(("cache.max_size".into(), "must be at least 1MiB".into()));
@@ -567,6 +590,23 @@ mod tests {
             problem("adapters:\n  fuse:\n    mounts: []\n"),
             None,
             "disabled"
+        );
+    }
+
+    #[test]
+    fn the_metrics_listener_needs_an_address_and_a_port_of_its_own() {
+        assert_eq!(problem("server:\n  metrics: { enabled: true }\n"), None);
+        let (key, _) =
+            problem("server:\n  metrics: { enabled: true, bind: localhost }\n").expect("not an IP");
+        assert_eq!(key, "server.metrics.bind");
+        let (key, why) =
+            problem("server:\n  metrics: { enabled: true, port: 12049 }\n").expect("the NFS port");
+        assert_eq!(key, "server.metrics.port");
+        assert!(why.contains("adapters.nfs.port"), "{why}");
+        assert_eq!(
+            problem("server:\n  metrics: { enabled: false, port: 12049 }\n"),
+            None,
+            "a disabled listener takes no port"
         );
     }
 }

@@ -136,8 +136,12 @@ impl Default for RateLimiting {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Metrics {
+    /// Serves `/metrics`, `/health`, `/health/ready` and `/status`.
     pub enabled: bool,
     pub port: u16,
+    /// Loopback by default, like the adapters: `/status` names shares and
+    /// stores, so exposing it is a choice.
+    pub bind: String,
 }
 
 impl Default for Metrics {
@@ -145,6 +149,7 @@ impl Default for Metrics {
         Self {
             enabled: false,
             port: 9090,
+            bind: "127.0.0.1".into(),
         }
     }
 }

@@ -20,9 +20,10 @@ server:
     enabled: false
     requests_per_second: 5000
     burst: 10000
-  metrics:
+  metrics:                 # /metrics (Prometheus), /health, /health/ready, /status
     enabled: false
     port: 9090
+    bind: 127.0.0.1        # 0.0.0.0 to let Prometheus scrape from another host
 
 # Named stores are created once and shared by every share that names them.
 # Metadata types: embedded (on disk, the default), postgres (for several
