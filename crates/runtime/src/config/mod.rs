@@ -6,6 +6,7 @@ mod load;
 mod locate;
 mod schema;
 mod show;
+mod telemetry;
 mod template;
 mod units;
 

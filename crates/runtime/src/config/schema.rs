@@ -23,6 +23,8 @@ pub struct Config {
     #[serde(deserialize_with = "null_is_default")]
     pub logging: Logging,
     #[serde(deserialize_with = "null_is_default")]
+    pub telemetry: Telemetry,
+    #[serde(deserialize_with = "null_is_default")]
     pub server: Server,
     #[serde(deserialize_with = "null_is_default")]
     pub metadata: Stores<MetadataStoreConfig>,
@@ -45,6 +47,7 @@ impl Default for Config {
         payload.insert("default".to_owned(), PayloadStoreConfig::fs());
         Self {
             logging: Logging::default(),
+            telemetry: Telemetry::default(),
             server: Server::default(),
             metadata: Stores { stores: metadata },
             payload: Stores { stores: payload },
@@ -80,6 +83,35 @@ impl Default for Logging {
             level: "INFO".into(),
             format: LogFormat::Text,
             output: "stderr".into(),
+        }
+    }
+}
+
+/// Traces of requests, sent to an OpenTelemetry collector over OTLP/HTTP
+/// (protobuf).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Telemetry {
+    pub enabled: bool,
+    /// `host:port` or an `http(s)://` URL; a URL without a path gets
+    /// `/v1/traces`.
+    pub endpoint: String,
+    /// For an endpoint without a scheme: plain HTTP when true, else HTTPS.
+    pub insecure: bool,
+    /// The fraction of requests traced, 0 to 1.
+    pub sample_rate: f64,
+    /// `service.name` of the traces.
+    pub service_name: String,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            endpoint: "localhost:4318".into(),
+            insecure: true,
+            sample_rate: 1.0,
+            service_name: "dittofs".into(),
         }
     }
 }
@@ -475,6 +507,9 @@ pub struct S3AdapterConfig {
     /// Multipart uploads neither completed nor aborted are removed after
     /// this long.
     pub multipart_expiry: Seconds,
+    /// S3's own request rate, on top of `server.rate_limiting`.
+    #[serde(deserialize_with = "null_is_default")]
+    pub rate_limiting: RateLimiting,
 }
 
 impl Default for S3AdapterConfig {
@@ -487,6 +522,7 @@ impl Default for S3AdapterConfig {
             credentials: Vec::new(),
             buckets: BucketStores::default(),
             multipart_expiry: Seconds::from_secs(7 * 24 * 3600),
+            rate_limiting: RateLimiting::default(),
         }
     }
 }
@@ -531,6 +567,9 @@ pub struct NfsAdapterConfig {
     pub max_record_size: ByteSize,
     #[serde(deserialize_with = "null_is_default")]
     pub portmapper: Portmapper,
+    /// NFS's own request rate, on top of `server.rate_limiting`.
+    #[serde(deserialize_with = "null_is_default")]
+    pub rate_limiting: RateLimiting,
 }
 
 impl Default for NfsAdapterConfig {
@@ -543,6 +582,7 @@ impl Default for NfsAdapterConfig {
             max_io_size: ByteSize(1 << 20),
             max_record_size: ByteSize((1 << 20) + (64 << 10)),
             portmapper: Portmapper::default(),
+            rate_limiting: RateLimiting::default(),
         }
     }
 }
