@@ -7,6 +7,7 @@ mod cli_config;
 mod init;
 mod start;
 mod stores;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use dittofs_meta::AuthContext;
 use dittofs_nfs_wire::{mount, nfs3, portmap};
-use dittofs_runtime::Registry;
+use dittofs_runtime::{Registry, RequestLimit};
 use dittofs_xdr::{
     AcceptStat, AuthFlavor, AuthStat, AuthSys, CallError, CallHeader, RPC_VERSION, RejectedReply,
     ReplyHeader, Xdr, XdrReader, XdrWriter, decode_call_header, record_mark,
@@ -42,6 +42,8 @@ pub(crate) struct Programs {
     pub limits: NfsLimits,
     /// The port NFS and MOUNT are served on, for GETPORT.
     pub port: u16,
+    /// `adapters.nfs.rate_limiting`.
+    pub limit: RequestLimit,
 }
 
 /// Decodes the arguments, runs the procedure, encodes its result.
