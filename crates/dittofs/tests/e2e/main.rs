@@ -17,6 +17,8 @@ mod s3_support;
 mod s3_trees;
 mod s3tests;
 mod shares;
+#[cfg(feature = "otlp")]
+mod telemetry;
 mod wire;
 
 #[tokio::test]
