@@ -6,6 +6,7 @@ mod datapath;
 mod harness;
 mod libnfs;
 mod limits;
+mod logging;
 mod mount;
 mod nfs3_procs;
 mod persistence;
