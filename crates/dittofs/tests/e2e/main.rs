@@ -18,6 +18,7 @@ mod s3_support;
 mod s3_trees;
 mod s3tests;
 mod shares;
+mod shutdown;
 #[cfg(feature = "otlp")]
 mod telemetry;
 mod wire;
