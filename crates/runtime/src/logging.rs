@@ -24,7 +24,9 @@ pub fn init(cfg: &Logging, traces: Option<BoxedLayer>) -> Result<(), String> {
         EnvFilter::try_new(&level).map_err(|e| format!("logging.level {:?}: {e}", cfg.level))?;
     // The spans of requests and store calls are for traces: if the log
     // took them too, it would format their fields on every request.
-    let filter = filter.and(filter_fn(|m| !(m.is_span() && m.target() == "dittofs_trace")));
+    let filter = filter.and(filter_fn(|m| {
+        !(m.is_span() && m.target() == "dittofs_trace")
+    }));
     let (writer, terminal) = match cfg.output.trim() {
         "stdout" => (
             BoxMakeWriter::new(std::io::stdout),

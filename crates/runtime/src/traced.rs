@@ -128,7 +128,11 @@ impl MetaTxn for TracedTxn {
     }
 
     async fn delete_inode(&mut self, id: InodeId) -> StoreResult<()> {
-        traced!("meta.txn.delete_inode", self.kind, self.txn.delete_inode(id))
+        traced!(
+            "meta.txn.delete_inode",
+            self.kind,
+            self.txn.delete_inode(id)
+        )
     }
 
     async fn allocate_inode_id(&mut self) -> StoreResult<InodeId> {
@@ -144,7 +148,11 @@ impl MetaTxn for TracedTxn {
     }
 
     async fn put_entry(&mut self, dir: InodeId, entry: &DirEntry) -> StoreResult<()> {
-        traced!("meta.txn.put_entry", self.kind, self.txn.put_entry(dir, entry))
+        traced!(
+            "meta.txn.put_entry",
+            self.kind,
+            self.txn.put_entry(dir, entry)
+        )
     }
 
     async fn remove_entry(&mut self, dir: InodeId, name: &[u8]) -> StoreResult<Option<DirEntry>> {
@@ -188,7 +196,11 @@ impl MetaTxn for TracedTxn {
     }
 
     async fn put_block_ref(&mut self, id: &BlockId, r: &BlockRef) -> StoreResult<()> {
-        traced!("meta.txn.put_block_ref", self.kind, self.txn.put_block_ref(id, r))
+        traced!(
+            "meta.txn.put_block_ref",
+            self.kind,
+            self.txn.put_block_ref(id, r)
+        )
     }
 
     async fn delete_block_ref(&mut self, id: &BlockId) -> StoreResult<()> {

@@ -36,10 +36,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dittofs_runtime::config::{RateLimiting, S3Access};
 use dittofs_runtime::{Adapter, AdapterError, Registry, RequestLimit};
-use tracing::Instrument;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use service::Gateway;
 

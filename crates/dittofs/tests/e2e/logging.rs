@@ -78,7 +78,9 @@ async fn a_failed_call_logs_client_procedure_and_handle_once() {
     assert_eq!(f["procedure"], "GETATTR");
     assert_eq!(f["handle"], hex(&forged));
     assert!(
-        f["client"].as_str().is_some_and(|c| c.starts_with("127.0.0.1:")),
+        f["client"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("127.0.0.1:")),
         "{f}"
     );
 
@@ -89,7 +91,9 @@ async fn a_failed_call_logs_client_procedure_and_handle_once() {
     assert_eq!(f["procedure"], "READ");
     assert_eq!(f["handle"], hex(&handle_bytes(&fh)));
     assert!(
-        f["error"].as_str().is_some_and(|e| e.contains("does not exist")),
+        f["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not exist")),
         "the store's own words: {f}"
     );
     assert!(

@@ -63,7 +63,8 @@ fn serve(stream: TcpStream, sink: &Received) {
             return;
         }
         sink.lock().unwrap().push((path, body));
-        let reply = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        let reply =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
         if out.write_all(reply.as_bytes()).is_err() {
             return;
         }
@@ -146,7 +147,10 @@ async fn nfs_procedures_reach_a_collector_as_spans_with_store_children() {
             .find(|s| s.name == procedure)
             .unwrap_or_else(|| panic!("no {procedure} span in {names:?}"));
         assert!(span.parent.is_empty(), "{procedure} is a trace's root");
-        assert_eq!(span.attrs.get("client.address").map(String::as_str), Some("127.0.0.1"));
+        assert_eq!(
+            span.attrs.get("client.address").map(String::as_str),
+            Some("127.0.0.1")
+        );
         assert!(
             span.attrs.get("nfs.handle").is_some_and(|h| h.len() > 8),
             "{procedure} carries the handle: {:?}",

@@ -6,9 +6,7 @@ use std::net::IpAddr;
 
 use dittofs_meta::Cidr;
 
-use super::schema::{
-    Config, METADATA_STORE_TYPES, PAYLOAD_STORE_TYPES, ShareConfig, Telemetry,
-};
+use super::schema::{Config, METADATA_STORE_TYPES, PAYLOAD_STORE_TYPES, ShareConfig, Telemetry};
 
 /// A problem: the key path and what was expected.
 pub type Problem = (String, String);

@@ -78,8 +78,14 @@ mod tests {
     #[test]
     fn endpoints_become_traces_urls() {
         let ok = |e, insecure| url(e, insecure).unwrap();
-        assert_eq!(ok("localhost:4318", true), "http://localhost:4318/v1/traces");
-        assert_eq!(ok("localhost:4318", false), "https://localhost:4318/v1/traces");
+        assert_eq!(
+            ok("localhost:4318", true),
+            "http://localhost:4318/v1/traces"
+        );
+        assert_eq!(
+            ok("localhost:4318", false),
+            "https://localhost:4318/v1/traces"
+        );
         assert_eq!(ok("collector", true), "http://collector/v1/traces");
         assert_eq!(
             ok("https://otel.example:443/", true),
