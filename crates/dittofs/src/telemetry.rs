@@ -55,9 +55,14 @@ pub fn start(cfg: &Telemetry) -> Result<Option<(Traces, BoxedLayer)>, String> {
     let tracer = provider.tracer("dittofs");
     // Only the spans made for traces, and the warnings and errors logged
     // inside them (as span events); everything else is the log's.
+    // Without context activation an OpenTelemetry span starts when its
+    // first child does, not when it is first entered, so an S3 request's
+    // span can still be renamed after its operation once s3s has routed it
+    // (and no OpenTelemetry context is attached on every poll).
     let layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
+        .with_context_activation(false)
         .with_filter(filter_fn(|m| {
             if m.is_span() {
                 m.target() == "dittofs_trace"

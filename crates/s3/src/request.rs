@@ -53,7 +53,9 @@ impl Call {
     }
 }
 
-/// Names the request's span after the operation s3s routed it to.
+/// Names the request's span after the operation s3s routed it to. Called
+/// before the operation makes any store call: the exporter fixes a span's
+/// name when its first child starts.
 pub(crate) fn routed(operation: &str) {
     let span = Span::current();
     if !span.is_disabled() {

@@ -1,6 +1,6 @@
-//! `telemetry`: with traces enabled, NFS procedures reach an OTLP/HTTP
-//! collector as spans named after them, with the store calls they made as
-//! child spans; the last spans are sent when the server stops.
+//! `telemetry`: with traces enabled, NFS procedures and S3 operations reach
+//! an OTLP/HTTP collector as spans named after them, with the store calls
+//! they made as child spans; the last spans are sent when the server stops.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,8 +11,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message;
 
+use serde_json::json;
+
 use crate::harness::{MEMORY_CONFIG, Server};
 use crate::nfs3_procs::{create_file, getattr, write};
+use crate::s3_support::{Aws, expect_ok};
 
 /// What the collector received: each request's path and body.
 type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
@@ -164,6 +167,48 @@ async fn nfs_procedures_reach_a_collector_as_spans_with_store_children() {
         assert!(
             children.iter().any(|n| n.starts_with("meta.")),
             "{procedure} has no store call under it: {children:?}"
+        );
+    }
+}
+
+#[test]
+fn s3_operations_reach_a_collector_as_spans_named_after_them() {
+    let (port, received) = collector();
+    let config = format!(
+        "{}telemetry:\n  enabled: true\n  endpoint: http://127.0.0.1:{port}/v1/traces\n",
+        crate::harness::S3_CONFIG
+    );
+    let mut server = Server::start_s3_with_config(&config);
+    let aws = Aws::new(&server);
+    expect_ok(
+        &aws,
+        "put_object",
+        json!({"Bucket": "export", "Key": "traced/object", "Body": "spans"}),
+    );
+    expect_ok(
+        &aws,
+        "get_object",
+        json!({"Bucket": "export", "Key": "traced/object"}),
+    );
+    let status = server.terminate();
+    assert!(status.success(), "exit: {status}\n{}", server.log());
+
+    let (spans, _) = decode(&received);
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    for operation in ["PutObject", "GetObject"] {
+        let span = spans
+            .iter()
+            .find(|s| s.name == operation)
+            .unwrap_or_else(|| panic!("no {operation} span in {names:?}"));
+        assert_eq!(
+            span.attrs.get("url.path").map(String::as_str),
+            Some("/export/traced/object")
+        );
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.parent == span.id && s.name.starts_with("meta.")),
+            "{operation} has no store call under it"
         );
     }
 }
