@@ -212,3 +212,25 @@ fn s3_operations_reach_a_collector_as_spans_named_after_them() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_collector_that_is_down_costs_requests_nothing() {
+    let port = crate::harness::free_port();
+    let config =
+        format!("{MEMORY_CONFIG}telemetry:\n  enabled: true\n  endpoint: 127.0.0.1:{port}\n");
+    let mut server = Server::start_with_config(Some(&config), &[]);
+    let mut c = crate::harness::mount(&server).await;
+    let root = c.root_nfs_fh3();
+    for _ in 0..100 {
+        getattr(&mut c, &root).await;
+    }
+    drop(c);
+    let stopping = std::time::Instant::now();
+    let status = server.terminate();
+    assert!(status.success(), "exit: {status}\n{}", server.log());
+    assert!(
+        stopping.elapsed() < std::time::Duration::from_secs(15),
+        "stopping waited {:?} for the collector",
+        stopping.elapsed()
+    );
+}
