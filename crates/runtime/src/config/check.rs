@@ -6,7 +6,8 @@ use std::net::IpAddr;
 
 use dittofs_meta::Cidr;
 
-use super::schema::{Config, METADATA_STORE_TYPES, PAYLOAD_STORE_TYPES, ShareConfig, Telemetry};
+use super::schema::{Config, METADATA_STORE_TYPES, PAYLOAD_STORE_TYPES, ShareConfig};
+use super::telemetry::Telemetry;
 
 /// A problem: the key path and what was expected.
 pub type Problem = (String, String);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::telemetry::Telemetry;
 use super::units::{ByteSize, Mode, Seconds};
 
 /// A section left empty (`server:` with every key commented out) means
@@ -83,35 +84,6 @@ impl Default for Logging {
             level: "INFO".into(),
             format: LogFormat::Text,
             output: "stderr".into(),
-        }
-    }
-}
-
-/// Traces of requests, sent to an OpenTelemetry collector over OTLP/HTTP
-/// (protobuf).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Telemetry {
-    pub enabled: bool,
-    /// `host:port` or an `http(s)://` URL; a URL without a path gets
-    /// `/v1/traces`.
-    pub endpoint: String,
-    /// For an endpoint without a scheme: plain HTTP when true, else HTTPS.
-    pub insecure: bool,
-    /// The fraction of requests traced, 0 to 1.
-    pub sample_rate: f64,
-    /// `service.name` of the traces.
-    pub service_name: String,
-}
-
-impl Default for Telemetry {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            endpoint: "localhost:4318".into(),
-            insecure: true,
-            sample_rate: 1.0,
-            service_name: "dittofs".into(),
         }
     }
 }

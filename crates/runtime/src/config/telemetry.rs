@@ -1,6 +1,36 @@
-//! Where traces go: `telemetry.endpoint` as the URL spans are POSTed to.
+//! The `telemetry` section, and `telemetry.endpoint` as the URL spans are
+//! POSTed to.
 
-use super::schema::Telemetry;
+use serde::{Deserialize, Serialize};
+
+/// Traces of requests, sent to an OpenTelemetry collector over OTLP/HTTP
+/// (protobuf).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Telemetry {
+    pub enabled: bool,
+    /// `host:port` or an `http(s)://` URL; a URL without a path gets
+    /// `/v1/traces`.
+    pub endpoint: String,
+    /// For an endpoint without a scheme: plain HTTP when true, else HTTPS.
+    pub insecure: bool,
+    /// The fraction of requests traced, 0 to 1.
+    pub sample_rate: f64,
+    /// `service.name` of the traces.
+    pub service_name: String,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            endpoint: "localhost:4318".into(),
+            insecure: true,
+            sample_rate: 1.0,
+            service_name: "dittofs".into(),
+        }
+    }
+}
 
 /// The OTLP/HTTP path for traces, added to an endpoint given without one.
 const TRACES_PATH: &str = "/v1/traces";
