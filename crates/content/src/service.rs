@@ -198,6 +198,32 @@ impl ContentService {
         self.core.release_flushed().await
     }
 
+    /// At shutdown, after the last request: makes the journal durable
+    /// (enough for the next start to bring every write back), then flushes
+    /// what memory holds into the stores for up to `budget` (so the next
+    /// start has little to replay), and syncs the metadata store. Data a
+    /// failing or slow block store does not take stays in the journal.
+    pub async fn settle(&self, budget: std::time::Duration) -> FsResult<()> {
+        let journalled = self.core.journal.sync().await;
+        let flushed = match tokio::time::timeout(budget, self.flush_all()).await {
+            Ok(r) => r,
+            Err(_) => Err(FsError::Busy),
+        };
+        self.core.store().sync().await?;
+        match (journalled, flushed) {
+            (_, Ok(())) => Ok(()),
+            // Everything is in the synced journal.
+            (Ok(()), Err(e)) if self.core.durability != Durability::None => {
+                tracing::warn!(error = %e, dirty_bytes = self.dirty_bytes(), "not all written data reached the stores; the journal keeps it for the next start");
+                Ok(())
+            }
+            (Err(j), Err(_)) => Err(FsError::Block(dittofs_blocks::BlockError::Unavailable(
+                j.to_string(),
+            ))),
+            (Ok(()), Err(e)) => Err(e),
+        }
+    }
+
     /// Makes everything written to the file stable, as the share's
     /// durability says.
     pub async fn commit(&self, ctx: &AuthContext, fh: &FileHandle) -> FsResult<(Inode, [u8; 8])> {

@@ -1,5 +1,6 @@
 //! The `dittofs` command: parses the command line and hands over to the
-//! runtime. Nothing else lives here.
+//! runtime. Besides the command line, only the trace exporter lives here
+//! (`telemetry`), to keep the OpenTelemetry crates out of the others.
 
 mod bench;
 mod bench_s3;
@@ -9,6 +10,7 @@ mod mount;
 mod start;
 mod status;
 mod stores;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -24,7 +24,7 @@ pub fn run(share: String, mountpoint: PathBuf, config: Option<PathBuf>) -> Resul
     }
     let mountpoint =
         std::path::absolute(&mountpoint).map_err(|e| format!("{}: {e}", mountpoint.display()))?;
-    dittofs_runtime::logging::init(&cfg.logging)?;
+    dittofs_runtime::logging::init(&cfg.logging, None)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

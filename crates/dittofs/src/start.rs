@@ -27,6 +27,7 @@ fn nfs_config(c: &NfsAdapterConfig) -> Result<NfsConfig, Error> {
             max_record: c.max_record_size.0 as usize,
             ..NfsLimits::default()
         },
+        rate_limit: c.rate_limiting.clone(),
     })
 }
 
@@ -65,6 +66,7 @@ fn s3_settings(c: &S3AdapterConfig, data_dir: &DataDir) -> Result<S3Settings, Er
         region: c.region.clone(),
         credentials,
         multipart_expiry: c.multipart_expiry.0,
+        rate_limit: c.rate_limiting.clone(),
     })
 }
 
@@ -88,11 +90,16 @@ pub fn admin_addr(m: &Metrics) -> Result<SocketAddr, Error> {
 
 pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
     let loaded = cli_config::load(config)?;
-    dittofs_runtime::logging::init(&loaded.config.logging)?;
+    let (traces, layer) = crate::telemetry::start(&loaded.config.telemetry)?.unzip();
+    dittofs_runtime::logging::init(&loaded.config.logging, layer)?;
+    if traces.is_some() {
+        let t = &loaded.config.telemetry;
+        tracing::info!(url = ?t.traces_url(), sample_rate = t.sample_rate, "exporting traces");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let cfg = &loaded.config;
         // Before the server starts, so that what it builds is metered.
         let prometheus = cfg
@@ -145,9 +152,18 @@ pub fn run(config: Option<PathBuf>) -> Result<(), Error> {
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         server.run(adapters, shutdown).await?;
+        Ok::<_, Error>(())
+    });
+    // Tasks still running (connections past the grace, idle flushers) are
+    // dropped; blocking work in flight gets a moment to end.
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    if let Some(t) = traces {
+        t.shut_down();
+    }
+    if served.is_ok() {
         tracing::info!("dittofs stopped");
-        Ok(())
-    })
+    }
+    served
 }
 
 pub async fn stop_on_signal(shutdown: CancellationToken) {

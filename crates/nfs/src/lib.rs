@@ -19,7 +19,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use dittofs_runtime::{Adapter, AdapterError, Registry};
+use dittofs_runtime::config::RateLimiting;
+use dittofs_runtime::{Adapter, AdapterError, Registry, RequestLimit};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +59,9 @@ pub struct NfsConfig {
     /// 0 means no limit.
     pub max_connections: usize,
     pub limits: NfsLimits,
+    /// NFS's own request rate (`adapters.nfs.rate_limiting`), asked before
+    /// the registry's server-wide one.
+    pub rate_limit: RateLimiting,
 }
 
 impl Default for NfsConfig {
@@ -67,6 +71,7 @@ impl Default for NfsConfig {
             portmap_port: None,
             max_connections: 0,
             limits: NfsLimits::default(),
+            rate_limit: RateLimiting::default(),
         }
     }
 }
@@ -129,6 +134,7 @@ impl Adapter for NfsAdapter {
             mounts: mount::MountTable::default(),
             limits: self.config.limits,
             port,
+            limit: RequestLimit::new(&self.config.rate_limit),
         });
         listener::serve(
             self.listeners,

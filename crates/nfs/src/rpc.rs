@@ -11,8 +11,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use dittofs_meta::AuthContext;
 use dittofs_nfs_wire::{mount, nfs3, portmap};
-use dittofs_runtime::Registry;
 use dittofs_runtime::meter::AdapterMeter;
+use dittofs_runtime::{Registry, RequestLimit};
 use dittofs_xdr::{
     AcceptStat, AuthFlavor, AuthStat, AuthSys, CallError, CallHeader, RPC_VERSION, RejectedReply,
     ReplyHeader, Xdr, XdrReader, XdrWriter, decode_call_header, record_mark,
@@ -45,6 +45,8 @@ pub(crate) struct Programs {
     /// The port NFS and MOUNT are served on, for GETPORT.
     pub port: u16,
     pub meter: Arc<AdapterMeter>,
+    /// `adapters.nfs.rate_limiting`.
+    pub limit: RequestLimit,
 }
 
 /// Decodes the arguments, runs the procedure, encodes its result.

@@ -135,6 +135,21 @@ impl Registry {
         self.limit = limit;
     }
 
+    /// At shutdown, once no adapter serves: every share's written data
+    /// goes to its stores (for up to `budget` each), or stays safe in its
+    /// synced journal, and the metadata stores are synced. Returns whether
+    /// every share settled.
+    pub async fn settle(&self, budget: std::time::Duration) -> bool {
+        let mut ok = true;
+        for share in self.shares() {
+            if let Err(e) = share.content.settle(budget).await {
+                tracing::error!(share = %share.name, error = %e, "could not make the share's written data durable");
+                ok = false;
+            }
+        }
+        ok
+    }
+
     /// Whether a request may be served now (`server.rate_limiting`).
     pub fn admit(&self) -> bool {
         self.limit.admit()

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, Config, ShareConfig, share_bucket, valid_bucket_name};
 use crate::registry::{BucketSettings, CREATED_XATTR, ShareFactory};
 use crate::stores::{OpenContext, StoreKinds};
+use crate::traced::{TracedBlockStore, TracedMetadataStore};
 use crate::{
     Adapter, AdapterError, DataDir, DataDirError, Registry, RegistryError, ShareSpec, run_adapters,
 };
@@ -113,6 +114,11 @@ impl Stores<'_> {
                 kind: cfg.kind.clone(),
                 detail,
             })?;
+        let store: Arc<dyn MetadataStore> = if self.config.telemetry.enabled {
+            Arc::new(TracedMetadataStore(store))
+        } else {
+            store
+        };
         self.metas.insert(name.to_owned(), store.clone());
         Ok(store)
     }
@@ -143,6 +149,11 @@ impl Stores<'_> {
                 kind: cfg.kind.clone(),
                 detail,
             })?;
+        let store: Arc<dyn BlockStore> = if self.config.telemetry.enabled {
+            Arc::new(TracedBlockStore(store))
+        } else {
+            store
+        };
         let store = crate::meter::MeteredBlockStore::wrap(name, store);
         self.payloads.insert(name.to_owned(), store.clone());
         Ok(store)
@@ -353,11 +364,30 @@ impl Server {
 
     /// Serves until `shutdown` is cancelled; requests in progress then get
     /// `shutdown_timeout` to finish before their connections are dropped.
+    /// Then every share's written data is made durable
+    /// ([`Registry::settle`]).
     pub async fn run(
         self,
         adapters: Vec<Box<dyn Adapter>>,
         shutdown: CancellationToken,
     ) -> Result<(), AdapterError> {
-        run_adapters(adapters, self.registry, shutdown, self.shutdown_timeout).await
+        let served = run_adapters(
+            adapters,
+            self.registry.clone(),
+            shutdown,
+            self.shutdown_timeout,
+        )
+        .await;
+        // Even after a failed adapter: what was acknowledged must not wait
+        // for the next start's replay to be durable.
+        if !self.registry.settle(self.shutdown_timeout).await {
+            return served.and(Err(AdapterError::Failed {
+                adapter: "shutdown",
+                detail: "written data of some shares could not be made durable (see the log)"
+                    .into(),
+            }));
+        }
+        tracing::info!("written data is durable");
+        served
     }
 }

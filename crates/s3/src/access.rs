@@ -71,6 +71,7 @@ impl S3AccessCheck for BucketAccess {
             S3Path::Root => None,
             S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(bucket.to_string()),
         };
+        crate::request::routed(cx.s3_op().name());
         let Some(need) = needed(cx.s3_op().name()) else {
             return match key {
                 Some(_) => Ok(()),

@@ -66,11 +66,11 @@ pub(crate) fn fs(e: FsError, about: About) -> S3Error {
         | FsError::BadCookie
         | FsError::BadHandle
         | FsError::Store(_) => {
-            tracing::error!(error = %e, "S3 request failed in the store");
+            crate::request::log_failure(&e);
             s3_error!(InternalError)
         }
         FsError::Block(b) => {
-            tracing::error!(error = %b, "S3 request failed in the block store");
+            crate::request::log_failure(&b);
             match b {
                 dittofs_meta::BlockError::Unavailable(_) => s3_error!(ServiceUnavailable),
                 _ => s3_error!(InternalError),

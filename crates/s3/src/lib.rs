@@ -24,6 +24,7 @@ mod meter;
 mod multipart;
 mod objects;
 mod remove;
+mod request;
 mod service;
 mod staging;
 mod tree;
@@ -35,11 +36,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dittofs_runtime::config::S3Access;
-use dittofs_runtime::{Adapter, AdapterError, Registry};
+use dittofs_runtime::config::{RateLimiting, S3Access};
+use dittofs_runtime::{Adapter, AdapterError, Registry, RequestLimit};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use service::Gateway;
 
@@ -62,6 +64,9 @@ pub struct S3Settings {
     pub credentials: Vec<Credential>,
     /// Uploads neither completed nor aborted are removed after this long.
     pub multipart_expiry: Duration,
+    /// S3's own request rate (`adapters.s3.rate_limiting`), asked before
+    /// the registry's server-wide one.
+    pub rate_limit: RateLimiting,
 }
 
 /// The S3 front door.
@@ -159,6 +164,7 @@ impl Adapter for S3Adapter {
             self.settings.multipart_expiry,
             shutdown.clone(),
         ));
+        let limit = Arc::new(RequestLimit::new(&self.settings.rate_limit));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
         loop {
@@ -179,6 +185,7 @@ impl Adapter for S3Adapter {
             let svc = service.clone();
             let registry = gateway_registry.clone();
             let meter = meter.clone();
+            let limit = limit.clone();
             let with_peer = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
                 req.extensions_mut().insert(Peer(peer));
                 let mut timer = meter.start(meter::OTHER_OPERATION);
@@ -188,8 +195,13 @@ impl Adapter for S3Adapter {
                     slot
                 });
                 let unanswered = expects_continue_without_body(&req);
-                let admitted = registry.admit();
+                // The adapter's own bucket first: a request it turns away
+                // takes no token from the server-wide one.
+                let admitted = limit.admit() && registry.admit();
+                let request = request::Call::new(peer, &req);
+                let span = request.span();
                 let call = hyper::service::Service::call(&svc, req);
+                let call = request.scope(call).instrument(span);
                 async move {
                     let mut res = if admitted { call.await? } else { slow_down() };
                     if unanswered {

@@ -1,5 +1,6 @@
-//! `server.rate_limiting`: over the limit, NFS answers NFS3ERR_JUKEBOX and
-//! S3 503 SlowDown; within it, nothing is turned away.
+//! `server.rate_limiting` and `adapters.<adapter>.rate_limiting`: over the
+//! limit, NFS answers NFS3ERR_JUKEBOX and S3 503 SlowDown; within it,
+//! nothing is turned away, and one adapter's limit holds back only it.
 
 use nfs3_types::nfs3::{
     COMMIT3args, GETATTR3args, LOOKUP3args, Nfs3Result, RENAME3args, diropargs3, filename3,
@@ -136,4 +137,67 @@ fn s3_over_the_rate_gets_slow_down() {
         out["ok"].as_u64() >= Some(20),
         "the burst is admitted: {out}"
     );
+}
+
+/// `n` GETATTRs of the root at once: how many were admitted and how many
+/// answered JUKEBOX.
+async fn getattrs(server: &Server, n: usize) -> (usize, usize) {
+    let mut c = harness::mount(server).await;
+    let root = c.root_nfs_fh3();
+    let (mut ok, mut jukebox) = (0, 0);
+    for i in 0..n {
+        let r = c
+            .getattr(&GETATTR3args {
+                object: root.clone(),
+            })
+            .await;
+        match status_of(r) {
+            None => ok += 1,
+            Some(nfsstat3::NFS3ERR_JUKEBOX) => jukebox += 1,
+            Some(other) => panic!("call {i}: {other:?}"),
+        }
+    }
+    (ok, jukebox)
+}
+
+/// How many of `n` HeadBucket calls answered 200 and 503 SlowDown.
+fn head_buckets(server: &Server, n: usize) -> (u64, u64) {
+    let aws = Aws::new(server);
+    let out: serde_json::Value =
+        serde_json::from_str(aws.python(HEAD_MANY, &[&n.to_string()]).trim()).expect("json");
+    assert_eq!(out["other"], json!([]), "{out}");
+    (
+        out["ok"].as_u64().expect("ok"),
+        out["slow"].as_u64().expect("slow"),
+    )
+}
+
+/// The S3 test keys, with `adapters.<adapter>.rate_limiting` at 20/s.
+fn limited_adapter(adapter: &str) -> String {
+    let s3 = crate::harness::S3_CONFIG;
+    let limit = "    rate_limiting: { enabled: true, requests_per_second: 20, burst: 20 }\n";
+    match adapter {
+        "nfs" => s3.replacen("adapters:\n", &format!("adapters:\n  nfs:\n{limit}"), 1),
+        _ => s3.replacen("  s3:\n", &format!("  s3:\n{limit}"), 1),
+    }
+}
+
+#[tokio::test]
+async fn an_nfs_limit_holds_nfs_back_and_leaves_s3_alone() {
+    let server = Server::start_s3_with_config(&limited_adapter("nfs"));
+    let (ok, jukebox) = getattrs(&server, 200).await;
+    assert!(jukebox > 0, "200 NFS calls at once, none pushed back");
+    assert!((20..100).contains(&ok), "{ok} of 200 admitted at 20/s");
+    let (ok, slow) = head_buckets(&server, 100);
+    assert_eq!((ok, slow), (100, 0), "S3 has no limit of its own");
+}
+
+#[tokio::test]
+async fn an_s3_limit_holds_s3_back_and_leaves_nfs_alone() {
+    let server = Server::start_s3_with_config(&limited_adapter("s3"));
+    let (ok, slow) = head_buckets(&server, 150);
+    assert!(slow > 0, "150 S3 calls at once, none slowed down");
+    assert!(ok >= 20, "the burst is admitted: {ok}");
+    let (ok, jukebox) = getattrs(&server, 200).await;
+    assert_eq!((ok, jukebox), (200, 0), "NFS has no limit of its own");
 }

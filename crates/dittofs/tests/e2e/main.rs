@@ -7,6 +7,7 @@ mod fuse;
 mod harness;
 mod libnfs;
 mod limits;
+mod logging;
 mod mount;
 mod nfs3_procs;
 mod observability;
@@ -20,6 +21,9 @@ mod s3_support;
 mod s3_trees;
 mod s3tests;
 mod shares;
+mod shutdown;
+#[cfg(feature = "otlp")]
+mod telemetry;
 mod wire;
 
 #[tokio::test]

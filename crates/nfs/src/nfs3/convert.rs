@@ -9,6 +9,14 @@ use dittofs_nfs_wire::nfs3::{
 };
 
 pub(crate) fn status(e: &FsError) -> NfsStat3 {
+    let status = wire_status(e);
+    if matches!(status, NfsStat3::Io | NfsStat3::BadHandle) {
+        super::request::log_failure(e, status);
+    }
+    status
+}
+
+fn wire_status(e: &FsError) -> NfsStat3 {
     match e {
         FsError::NotFound => NfsStat3::NoEnt,
         FsError::Exists => NfsStat3::Exist,

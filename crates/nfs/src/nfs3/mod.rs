@@ -8,6 +8,7 @@ mod fs;
 mod io;
 mod listing;
 mod names;
+mod request;
 
 use std::sync::Arc;
 
@@ -16,7 +17,10 @@ use dittofs_nfs_wire::nfs3::{NfsFh3, PostOpAttr, Procedure, WccData};
 use dittofs_runtime::Share;
 use dittofs_xdr::{XdrReader, XdrWriter};
 
+use tracing::Instrument;
+
 use crate::rpc::{CallFailure, Caller, ProcResult, Programs, call};
+use request::Call;
 
 pub(crate) async fn handle(
     p: &Programs,
@@ -26,9 +30,24 @@ pub(crate) async fn handle(
 ) -> ProcResult {
     use Procedure as P;
     let procedure = Procedure::from_u32(proc_).ok_or(CallFailure::ProcUnavail)?;
-    if procedure != P::Null && !p.registry.admit() {
+    // The adapter's own bucket first: a call it turns away takes no token
+    // from the server-wide one.
+    if procedure != P::Null && !(p.limit.admit() && p.registry.admit()) {
         return Ok(convert::jukebox(procedure));
     }
+    let call = Call {
+        peer: c.peer,
+        procedure,
+        args: args.clone(),
+    };
+    let span = call.span();
+    call.scope(run(p, c, procedure, args))
+        .instrument(span)
+        .await
+}
+
+async fn run(p: &Programs, c: &Caller, procedure: Procedure, args: &mut XdrReader) -> ProcResult {
+    use Procedure as P;
     match procedure {
         P::Null => Ok(XdrWriter::new()),
         P::GetAttr => call(args, |a| attrs::getattr(p, c, a)).await,

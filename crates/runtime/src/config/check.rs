@@ -9,6 +9,7 @@ use dittofs_meta::Cidr;
 use super::schema::{
     Config, METADATA_STORE_TYPES, PAYLOAD_STORE_TYPES, PostgresConfig, ShareConfig,
 };
+use super::telemetry::Telemetry;
 
 /// A problem: the key path and what was expected.
 pub type Problem = (String, String);
@@ -239,6 +240,25 @@ fn check_fuse(c: &Config) -> Result<(), Problem> {
     Ok(())
 }
 
+fn check_telemetry(t: &Telemetry) -> Result<(), Problem> {
+    // `!contains` also refuses NaN.
+    if !(0.0..=1.0).contains(&t.sample_rate) {
+        return Err((
+            "telemetry.sample_rate".into(),
+            format!("{} is not between 0 and 1", t.sample_rate),
+        ));
+    }
+    if !t.enabled {
+        return Ok(());
+    }
+    t.traces_url()
+        .map_err(|why| ("telemetry.endpoint".to_owned(), why))?;
+    if t.service_name.trim().is_empty() {
+        return Err(("telemetry.service_name".into(), "must not be empty".into()));
+    }
+    Ok(())
+}
+
 pub fn check(c: &Config) -> Result<(), Problem> {
     let level = c.logging.level.trim().to_ascii_lowercase();
     if !LEVELS.contains(&level.as_str()) && tracing_subscriber::EnvFilter::try_new(&level).is_err()
@@ -257,13 +277,19 @@ pub fn check(c: &Config) -> Result<(), Problem> {
             "expected stdout, stderr or a file path".into(),
         ));
     }
-    let rl = &c.server.rate_limiting;
-    if rl.enabled && (rl.requests_per_second == 0 || rl.burst == 0) {
-        return Err((
-            "server.rate_limiting".into(),
-            "requests_per_second and burst must be above 0 when enabled".into(),
-        ));
+    for (key, rl) in [
+        ("server.rate_limiting", &c.server.rate_limiting),
+        ("adapters.nfs.rate_limiting", &c.adapters.nfs.rate_limiting),
+        ("adapters.s3.rate_limiting", &c.adapters.s3.rate_limiting),
+    ] {
+        if rl.enabled && (rl.requests_per_second == 0 || rl.burst == 0) {
+            return Err((
+                key.into(),
+                "requests_per_second and burst must be above 0 when enabled".into(),
+            ));
+        }
     }
+    check_telemetry(&c.telemetry)?;
     let m = &c.server.metrics;
     if m.enabled {
         m.bind.parse::<IpAddr>().map_err(|_| {
@@ -608,5 +634,37 @@ mod tests {
             None,
             "a disabled listener takes no port"
         );
+    }
+
+    #[test]
+    fn telemetry_and_adapter_rate_limits_are_checked() {
+        assert_eq!(problem("telemetry: { enabled: true }"), None);
+        assert_eq!(
+            problem("telemetry: { endpoint: \"grpc://x\" }"),
+            None,
+            "a disabled exporter's endpoint is not used"
+        );
+        for (yaml, key) in [
+            ("telemetry: { sample_rate: 1.5 }", "telemetry.sample_rate"),
+            ("telemetry: { sample_rate: -0.1 }", "telemetry.sample_rate"),
+            (
+                "telemetry: { enabled: true, endpoint: \"grpc://x:4317\" }",
+                "telemetry.endpoint",
+            ),
+            (
+                "telemetry: { enabled: true, service_name: \" \" }",
+                "telemetry.service_name",
+            ),
+            (
+                "adapters: { nfs: { rate_limiting: { enabled: true, burst: 0 } } }",
+                "adapters.nfs.rate_limiting",
+            ),
+            (
+                "adapters: { s3: { rate_limiting: { enabled: true, requests_per_second: 0 } } }",
+                "adapters.s3.rate_limiting",
+            ),
+        ] {
+            assert_eq!(problem(yaml).map(|p| p.0), Some(key.to_owned()), "{yaml}");
+        }
     }
 }

@@ -6,6 +6,7 @@ mod load;
 mod locate;
 mod schema;
 mod show;
+mod telemetry;
 mod template;
 mod units;
 
@@ -13,6 +14,7 @@ pub use check::{share_bucket, valid_bucket_name};
 pub use load::{ConfigError, Loaded, Source, load, parse_yaml};
 pub use schema::*;
 pub use show::to_yaml;
+pub use telemetry::Telemetry;
 pub use template::TEMPLATE;
 pub use units::{ByteSize, Mode, Seconds};
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::telemetry::Telemetry;
 use super::units::{ByteSize, Mode, Seconds};
 
 /// A section left empty (`server:` with every key commented out) means
@@ -22,6 +23,8 @@ where
 pub struct Config {
     #[serde(deserialize_with = "null_is_default")]
     pub logging: Logging,
+    #[serde(deserialize_with = "null_is_default")]
+    pub telemetry: Telemetry,
     #[serde(deserialize_with = "null_is_default")]
     pub server: Server,
     #[serde(deserialize_with = "null_is_default")]
@@ -45,6 +48,7 @@ impl Default for Config {
         payload.insert("default".to_owned(), PayloadStoreConfig::fs());
         Self {
             logging: Logging::default(),
+            telemetry: Telemetry::default(),
             server: Server::default(),
             metadata: Stores { stores: metadata },
             payload: Stores { stores: payload },
@@ -573,6 +577,9 @@ pub struct S3AdapterConfig {
     /// Multipart uploads neither completed nor aborted are removed after
     /// this long.
     pub multipart_expiry: Seconds,
+    /// S3's own request rate, on top of `server.rate_limiting`.
+    #[serde(deserialize_with = "null_is_default")]
+    pub rate_limiting: RateLimiting,
 }
 
 impl Default for S3AdapterConfig {
@@ -585,6 +592,7 @@ impl Default for S3AdapterConfig {
             credentials: Vec::new(),
             buckets: BucketStores::default(),
             multipart_expiry: Seconds::from_secs(7 * 24 * 3600),
+            rate_limiting: RateLimiting::default(),
         }
     }
 }
@@ -629,6 +637,9 @@ pub struct NfsAdapterConfig {
     pub max_record_size: ByteSize,
     #[serde(deserialize_with = "null_is_default")]
     pub portmapper: Portmapper,
+    /// NFS's own request rate, on top of `server.rate_limiting`.
+    #[serde(deserialize_with = "null_is_default")]
+    pub rate_limiting: RateLimiting,
 }
 
 impl Default for NfsAdapterConfig {
@@ -641,6 +652,7 @@ impl Default for NfsAdapterConfig {
             max_io_size: ByteSize(1 << 20),
             max_record_size: ByteSize((1 << 20) + (64 << 10)),
             portmapper: Portmapper::default(),
+            rate_limiting: RateLimiting::default(),
         }
     }
 }

@@ -13,6 +13,13 @@ logging:
   format: text         # text or json
   output: stderr       # stdout, stderr, or a file path to append to
 
+telemetry:             # traces of requests, over OTLP/HTTP (protobuf)
+  enabled: false
+  endpoint: localhost:4318 # host:port or http(s):// URL; /v1/traces is added without a path
+  insecure: true       # without a scheme in endpoint: http when true, https when false
+  sample_rate: 1.0     # fraction of requests traced, 0 to 1
+  service_name: dittofs
+
 server:
   shutdown_timeout: 30s   # how long requests in progress may finish after SIGTERM
   data_dir: ""            # "" = $XDG_DATA_HOME/dittofs (or ~/.local/share/dittofs)
@@ -102,6 +109,10 @@ adapters:
     portmapper:
       enabled: false       # also answer the portmapper on its standard port
       port: 111
+    rate_limiting:         # NFS alone, on top of server.rate_limiting
+      enabled: false
+      requests_per_second: 5000
+      burst: 10000
   s3:
     enabled: true
     bind: 127.0.0.1
@@ -120,6 +131,10 @@ adapters:
       payload_store: ""
       durability: local
     multipart_expiry: 7d   # uploads idle this long are removed
+    rate_limiting:         # S3 alone, on top of server.rate_limiting
+      enabled: false
+      requests_per_second: 5000
+      burst: 10000
   fuse:                    # shares mounted as local file systems (needs /dev/fuse)
     enabled: false
     mounts: []
