@@ -132,9 +132,10 @@ pub async fn run_s3(
     let mut rows = Vec::new();
     let result = async {
         for &size in &cfg.sizes {
-            // Enough objects to fill the phase; the big ones need fewer.
-            let max_per_worker = (4u64 << 30) / size.max(1) / 16 + 1;
             for &conc in &cfg.concurrency {
+                // Enough objects to fill the phase, at most 4 GiB of them
+                // in all, so a run never fills the disk.
+                let max_per_worker = (4u64 << 30) / size.max(1) / conc.max(1) as u64 + 1;
                 let prefix = format!("{run}/{size}/{conc}");
                 let body = data.slice(..size as usize);
                 let (s, p, b) = (store.clone(), prefix.clone(), body.clone());
