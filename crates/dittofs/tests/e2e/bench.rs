@@ -237,3 +237,46 @@ async fn bench_cleans_up_after_a_failure() {
     );
     assert_eq!(leftovers(&server).await, Vec::<String>::new());
 }
+
+/// `dittofs bench-s3` against the real S3 adapter: a row per operation,
+/// size and concurrency, and nothing left in the bucket.
+#[test]
+fn bench_s3_reports_every_phase_and_cleans_up() {
+    let server = Server::start_s3();
+    let credentials = server.data_dir.join("credentials");
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = main-key\naws_secret_access_key = main-secret\n",
+    )
+    .expect("write credentials");
+    let out = Command::new(BIN)
+        .args(["bench-s3", "--endpoint", &server.s3_endpoint()])
+        .arg("--credentials")
+        .arg(&credentials)
+        .args([
+            "--sizes",
+            "4KiB,1MiB",
+            "--concurrency",
+            "1,2",
+            "--duration",
+            "300ms",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run dittofs bench-s3");
+    let table = succeeds(&out);
+    for op in ["PUT", "GET"] {
+        for size in ["4 KiB", "1 MiB"] {
+            let rows = table
+                .lines()
+                .filter(|l| l.starts_with(op) && l.contains(size))
+                .count();
+            assert!(rows >= 2, "{op} {size}: one row per concurrency:\n{table}");
+        }
+    }
+    let listed = crate::s3_support::Aws::new(&server).ok(&["s3", "ls", "s3://export/"]);
+    assert!(
+        !listed.contains("dittofs-bench-"),
+        "bench-s3 left objects behind:\n{listed}"
+    );
+}
