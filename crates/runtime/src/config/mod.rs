@@ -1,19 +1,23 @@
 //! The configuration: one YAML file, `DITTOFS_*` environment overrides, and
 //! the checks that make a bad configuration fail before anything starts.
 
+mod adapters;
 mod check;
 mod load;
 mod locate;
 mod schema;
 mod show;
+mod stores;
 mod telemetry;
 mod template;
 mod units;
 
+pub use adapters::*;
 pub use check::{share_bucket, valid_bucket_name};
 pub use load::{ConfigError, Loaded, Source, load, parse_yaml};
 pub use schema::*;
 pub use show::to_yaml;
+pub use stores::*;
 pub use telemetry::Telemetry;
 pub use template::TEMPLATE;
 pub use units::{ByteSize, Mode, Seconds};
