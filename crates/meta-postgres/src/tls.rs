@@ -20,15 +20,6 @@ use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream}
 
 use crate::options::SslMode;
 
-/// How much of the server's certificate is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Check {
-    /// Encrypted, but anyone can answer (libpq's `prefer` and `require`).
-    Nothing,
-    Chain,
-    ChainAndName,
-}
-
 /// Makes TLS connections for the pool's new connections.
 #[derive(Clone)]
 pub(crate) struct Tls {
@@ -38,25 +29,22 @@ pub(crate) struct Tls {
 impl Tls {
     pub(crate) fn new(mode: SslMode, root_cert: &str) -> Result<Self, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let check = match mode {
-            SslMode::Disable | SslMode::Prefer | SslMode::Require => Check::Nothing,
-            SslMode::VerifyCa => Check::Chain,
-            SslMode::VerifyFull => Check::ChainAndName,
+        let chain = match mode {
+            SslMode::Disable | SslMode::Prefer | SslMode::Require => None,
+            SslMode::VerifyCa | SslMode::VerifyFull => Some(
+                WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots(root_cert)?),
+                    provider.clone(),
+                )
+                .build()
+                .map_err(|e| format!("TLS roots: {e}"))?,
+            ),
         };
-        let verifier: Arc<dyn ServerCertVerifier> = match check {
-            Check::Nothing => Arc::new(Unchecked(provider.signature_verification_algorithms)),
-            _ => {
-                let roots = roots(root_cert)?;
-                let webpki =
-                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                        .build()
-                        .map_err(|e| format!("TLS roots: {e}"))?;
-                Arc::new(Verified {
-                    webpki,
-                    check_name: check == Check::ChainAndName,
-                })
-            }
-        };
+        let verifier = Arc::new(Verifier {
+            chain,
+            check_name: mode == SslMode::VerifyFull,
+            algorithms: provider.signature_verification_algorithms,
+        });
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS: {e}"))?
@@ -95,54 +83,18 @@ fn roots(root_cert: &str) -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// Accepts any certificate, still checking that the handshake is signed
-/// by the key in it.
+/// Checks as much of the server's certificate as the mode asks: the chain
+/// against the roots (`chain`), and the host name too (`check_name`), or
+/// nothing at all (`prefer` and `require`). The handshake's signature is
+/// always checked against the key in the certificate.
 #[derive(Debug)]
-struct Unchecked(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
-    }
-}
-
-/// The chain checked against the roots; the name too, unless `verify-ca`.
-#[derive(Debug)]
-struct Verified {
-    webpki: Arc<WebPkiServerVerifier>,
+struct Verifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
     check_name: bool,
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for Verified {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -151,10 +103,10 @@ impl ServerCertVerifier for Verified {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .webpki
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
             | Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::NotValidForNameContext { .. },
@@ -169,7 +121,7 @@ impl ServerCertVerifier for Verified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -178,11 +130,11 @@ impl ServerCertVerifier for Verified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 

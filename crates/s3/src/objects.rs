@@ -117,6 +117,35 @@ pub(crate) async fn publish(
     Ok(info)
 }
 
+/// Checks a write's If-Match and If-None-Match against `found`, the object
+/// at its key now, if there is one.
+pub(crate) fn check_write_against(conditions: &Conditions, found: Option<&Inode>) -> S3Result<()> {
+    let info = found.map(|i| (ObjectInfo::of(i).etag, i.mtime.secs));
+    let cur = info.as_ref().map(|(etag, mtime_secs)| Current {
+        etag,
+        mtime_secs: *mtime_secs,
+    });
+    conditions.check_write(cur.as_ref())
+}
+
+/// [`check_write_against`] the object at `path`, looked up only when there
+/// are conditions to check.
+pub(crate) async fn check_write_conditions(
+    share: &Share,
+    caller: &Caller,
+    root: &FileHandle,
+    path: &ObjectPath<'_>,
+    conditions: &Conditions,
+) -> S3Result<()> {
+    if conditions.is_empty() {
+        return Ok(());
+    }
+    let found = tree::find_object(share, caller, root, &path.dirs, path.leaf)
+        .await
+        .map_err(|e| fs(e, About::Object))?;
+    check_write_against(conditions, found.as_ref())
+}
+
 /// Makes the namespace changes so far survive a crash.
 pub(crate) async fn sync(share: &Share) -> S3Result<()> {
     share.meta.sync().await.map_err(|e| {
@@ -143,17 +172,7 @@ pub(crate) async fn put(
         if_none_match: input.if_none_match.clone(),
         ..Conditions::default()
     };
-    if !conditions.is_empty() {
-        let found = tree::find_object(&share, &caller, &root, &path.dirs, path.leaf)
-            .await
-            .map_err(|e| fs(e, About::Object))?;
-        let found = found.map(|i| (ObjectInfo::of(&i).etag, i.mtime.secs));
-        let cur = found.as_ref().map(|(etag, mtime_secs)| Current {
-            etag,
-            mtime_secs: *mtime_secs,
-        });
-        conditions.check_write(cur.as_ref())?;
-    }
+    check_write_conditions(&share, &caller, &root, &path, &conditions).await?;
     let headers = headers_of(
         input.content_type,
         input.cache_control,

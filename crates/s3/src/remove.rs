@@ -9,10 +9,11 @@ use dittofs_runtime::config::S3Access;
 use s3s::dto::*;
 use s3s::{S3Error, S3Request, S3Response, S3Result};
 
-use crate::conditions::{Conditions, Current};
+use crate::conditions::Conditions;
 use crate::error::{About, fs};
-use crate::info::{DIR_OBJECT_XATTR, OBJECT_XATTR, ObjectInfo};
+use crate::info::{DIR_OBJECT_XATTR, OBJECT_XATTR};
 use crate::keys;
+use crate::objects::check_write_against;
 use crate::objects::sync;
 use crate::service::{Caller, Gateway, xattr_name};
 use crate::tree;
@@ -35,18 +36,11 @@ async fn delete_key(
         .await
         .map_err(|e| fs(e, About::Object))?;
     if if_match.is_some() {
-        let cur = found
-            .as_ref()
-            .map(|i| (ObjectInfo::of(i).etag, i.mtime.secs));
-        let cur = cur.as_ref().map(|(etag, mtime_secs)| Current {
-            etag,
-            mtime_secs: *mtime_secs,
-        });
-        Conditions {
+        let conditions = Conditions {
             if_match,
             ..Conditions::default()
-        }
-        .check_write(cur.as_ref())?;
+        };
+        check_write_against(&conditions, found.as_ref())?;
     }
     let Some(inode) = found else {
         return Ok(());

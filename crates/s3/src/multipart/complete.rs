@@ -8,11 +8,12 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::{Found, MAX_PART_NUMBER, MIN_PART, find, part_name};
-use crate::conditions::{Conditions, Current};
+use crate::conditions::Conditions;
 use crate::copy::copy_bytes;
 use crate::error::{About, fs};
 use crate::info::{self, ObjectInfo};
 use crate::keys;
+use crate::objects::check_write_conditions;
 use crate::objects::{self, publish};
 use crate::service::{Caller, Gateway, handle};
 use crate::staging;
@@ -80,17 +81,7 @@ pub(crate) async fn complete(
         if_none_match: i.if_none_match,
         ..Conditions::default()
     };
-    if !conditions.is_empty() {
-        let found = crate::tree::find_object(&f.share, &caller, &f.root, &path.dirs, path.leaf)
-            .await
-            .map_err(|e| fs(e, About::Object))?;
-        let found = found.map(|i| (ObjectInfo::of(&i).etag, i.mtime.secs));
-        let cur = found.as_ref().map(|(etag, mtime_secs)| Current {
-            etag,
-            mtime_secs: *mtime_secs,
-        });
-        conditions.check_write(cur.as_ref())?;
-    }
+    check_write_conditions(&f.share, &caller, &f.root, &path, &conditions).await?;
     let stored = parts(&f, &caller, 0, MAX_PART_NUMBER as usize).await?;
     let mut chosen = Vec::with_capacity(listed.len());
     let mut previous = 0;
