@@ -40,6 +40,10 @@ pub struct BenchS3Args {
     /// How long each PUT and each GET phase runs
     #[arg(long, value_name = "TIME", default_value = "5s", value_parser = parse_duration)]
     duration: Duration,
+    /// Sign requests with UNSIGNED-PAYLOAD (as AWS SDKs do over TLS)
+    /// instead of the body's SHA-256
+    #[arg(long)]
+    unsigned_payload: bool,
 }
 
 fn keys(file: Option<&PathBuf>) -> Result<(String, String), Error> {
@@ -86,6 +90,7 @@ pub fn run(a: BenchS3Args) -> Result<(), Error> {
         sizes: a.sizes,
         concurrency: a.concurrency,
         duration: a.duration,
+        unsigned_payload: a.unsigned_payload,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

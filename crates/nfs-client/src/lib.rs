@@ -4,8 +4,9 @@
 //!
 //! It owns: `nfs://` URL parsing ([`Url`]), name resolution and port
 //! discovery, RPC framing on the client side (xids, record marking, one call
-//! in flight per connection, a deadline on every connect and call), and one
-//! readable error per failure ([`ClientError`]).
+//! in flight per connection, a deadline on every connect and call, a call
+//! answered NFS3ERR_JUKEBOX sent again after a growing pause, up to a
+//! minute), and one readable error per failure ([`ClientError`]).
 //!
 //! It must not know any server: it is built only on `dittofs-xdr` and
 //! `dittofs-nfs-wire`, the same wire types the server uses, so it never

@@ -1,14 +1,15 @@
 //! The NFSv3 procedures on one connection.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use dittofs_nfs_wire::nfs3::{
     Commit3Args, Commit3ResOk, Create3Args, Create3ResOk, CreateHow3, DirOpArgs3, EntryPlus3,
     FailBody, Fattr3, FsInfo3Args, FsInfo3ResOk, GetAttr3Args, GetAttr3ResOk, Lookup3Args,
-    Lookup3ResOk, Mkdir3Args, NfsFh3, NfsResult, PostOpAttr, Procedure, Read3Args, Read3ResOk,
-    ReadDirPlus3Args, ReadDirPlus3ResOk, Remove3Args, Remove3ResOk, Sattr3, StableHow, WccData,
-    Write3Args, Write3ResOk, WriteVerf3,
+    Lookup3ResOk, Mkdir3Args, NfsFh3, NfsResult, NfsStat3, PostOpAttr, Procedure, Read3Args,
+    Read3ResOk, ReadDirPlus3Args, ReadDirPlus3ResOk, Remove3Args, Remove3ResOk, Sattr3, StableHow,
+    WccData, Write3Args, Write3ResOk, WriteVerf3,
 };
 use dittofs_xdr::Xdr;
 
@@ -22,6 +23,11 @@ pub const READDIRPLUS_MAXCOUNT: u32 = 64 * 1024;
 /// Bound on the pages of one listing, against a server whose cookies never
 /// reach the end.
 const MAX_PAGES: usize = 1 << 20;
+/// A call answered NFS3ERR_JUKEBOX is sent again after a pause that doubles
+/// from the first to the longest, until this much time was spent waiting.
+const JUKEBOX_FIRST_PAUSE: Duration = Duration::from_millis(10);
+const JUKEBOX_MAX_PAUSE: Duration = Duration::from_secs(1);
+const JUKEBOX_PATIENCE: Duration = Duration::from_secs(60);
 
 /// A new file or directory: its handle and, when the server sent them, its
 /// attributes.
@@ -53,17 +59,30 @@ impl NfsClient {
         what: impl FnOnce() -> Option<String>,
         args: &A,
     ) -> Result<T, ClientError> {
-        match self
-            .rpc
-            .call::<A, NfsResult<T, F>>(proc_ as u32, name, args)
-            .await?
-        {
-            NfsResult::Ok(v) => Ok(v),
-            NfsResult::Fail(status, _) => Err(ClientError::Nfs {
-                procedure: name,
-                what: what(),
-                status,
-            }),
+        let mut waited = Duration::ZERO;
+        let mut pause = JUKEBOX_FIRST_PAUSE;
+        loop {
+            match self
+                .rpc
+                .call::<A, NfsResult<T, F>>(proc_ as u32, name, args)
+                .await?
+            {
+                NfsResult::Ok(v) => return Ok(v),
+                // The server did nothing and asks to be asked again later,
+                // as kernel clients do.
+                NfsResult::Fail(NfsStat3::Jukebox, _) if waited < JUKEBOX_PATIENCE => {
+                    tokio::time::sleep(pause).await;
+                    waited += pause;
+                    pause = (pause * 2).min(JUKEBOX_MAX_PAUSE);
+                }
+                NfsResult::Fail(status, _) => {
+                    return Err(ClientError::Nfs {
+                        procedure: name,
+                        what: what(),
+                        status,
+                    });
+                }
+            }
         }
     }
 
@@ -316,4 +335,42 @@ fn diropargs(dir: &NfsFh3, name: &[u8]) -> DirOpArgs3 {
 
 fn quoted(name: &[u8]) -> Option<String> {
     Some(format!("{:?}", String::from_utf8_lossy(name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::tests::serve_fake;
+    use dittofs_xdr::{OpaqueAuth, ReplyHeader};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn a_call_answered_jukebox_is_sent_again_until_it_succeeds() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let seen = calls.clone();
+        let addr = serve_fake(move |xid, w| {
+            ReplyHeader::success().encode(xid, w);
+            let reply: NfsResult<Remove3ResOk, WccData> = if seen.fetch_add(1, Ordering::SeqCst) < 3
+            {
+                NfsResult::Fail(NfsStat3::Jukebox, WccData::default())
+            } else {
+                NfsResult::Ok(Remove3ResOk::default())
+            };
+            reply.encode(w);
+            true
+        })
+        .await;
+        let t = Duration::from_secs(5);
+        let rpc = RpcConnection::connect(addr, "NFS", 100003, 3, OpaqueAuth::default(), t, t)
+            .await
+            .unwrap();
+        let mut nfs = NfsClient::new(rpc);
+        nfs.remove(&NfsFh3::default(), "f").await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            4,
+            "three JUKEBOX answers, then success"
+        );
+    }
 }

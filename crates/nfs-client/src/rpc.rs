@@ -192,7 +192,7 @@ fn first_xid() -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use dittofs_xdr::{AcceptStat, decode_call_header};
     use tokio::io::AsyncReadExt;
@@ -214,8 +214,12 @@ mod tests {
         .unwrap()
     }
 
-    /// A server that answers each call with `reply(xid)`, or not at all.
-    async fn fake(reply: fn(u32) -> Option<ReplyHeader>) -> SocketAddr {
+    /// A server on one connection that answers each call with the reply
+    /// `reply(xid, &mut writer)` writes, or, when it returns false, holds
+    /// the connection open without answering.
+    pub(crate) async fn serve_fake(
+        mut reply: impl FnMut(u32, &mut XdrWriter) -> bool + Send + 'static,
+    ) -> SocketAddr {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
         tokio::spawn(async move {
@@ -224,18 +228,27 @@ mod tests {
             let mut records = RecordReader::new(rd, 1 << 20);
             while let Ok(Some(rec)) = records.next().await {
                 let call = decode_call_header(&mut XdrReader::new(rec)).unwrap();
-                match reply(call.xid) {
-                    Some(h) => {
-                        let mut w = XdrWriter::new();
-                        h.encode(call.xid, &mut w);
-                        write_record(&mut wr, w.into_segments()).await.unwrap();
-                    }
-                    // Hold the connection open without answering.
-                    None => tokio::time::sleep(Duration::from_secs(30)).await,
+                let mut w = XdrWriter::new();
+                if reply(call.xid, &mut w) {
+                    write_record(&mut wr, w.into_segments()).await.unwrap();
+                } else {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
                 }
             }
         });
         addr
+    }
+
+    /// A server that answers each call with the header `reply(xid)` gives.
+    async fn fake(reply: fn(u32) -> Option<ReplyHeader>) -> SocketAddr {
+        serve_fake(move |xid, w| match reply(xid) {
+            Some(h) => {
+                h.encode(xid, w);
+                true
+            }
+            None => false,
+        })
+        .await
     }
 
     #[tokio::test]

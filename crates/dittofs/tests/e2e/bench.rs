@@ -249,29 +249,36 @@ fn bench_s3_reports_every_phase_and_cleans_up() {
         "[default]\naws_access_key_id = main-key\naws_secret_access_key = main-secret\n",
     )
     .expect("write credentials");
-    let out = Command::new(BIN)
-        .args(["bench-s3", "--endpoint", &server.s3_endpoint()])
-        .arg("--credentials")
-        .arg(&credentials)
-        .args([
-            "--sizes",
-            "4KiB,1MiB",
-            "--concurrency",
-            "1,2",
-            "--duration",
-            "300ms",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dittofs bench-s3");
-    let table = succeeds(&out);
-    for op in ["PUT", "GET"] {
-        for size in ["4 KiB", "1 MiB"] {
-            let rows = table
-                .lines()
-                .filter(|l| l.starts_with(op) && l.contains(size))
-                .count();
-            assert!(rows >= 2, "{op} {size}: one row per concurrency:\n{table}");
+    // Once with the body's SHA-256 in the signature, once UNSIGNED-PAYLOAD.
+    for signing in [&[][..], &["--unsigned-payload"][..]] {
+        let out = Command::new(BIN)
+            .args(["bench-s3", "--endpoint", &server.s3_endpoint()])
+            .arg("--credentials")
+            .arg(&credentials)
+            .args([
+                "--sizes",
+                "4KiB,1MiB",
+                "--concurrency",
+                "1,2",
+                "--duration",
+                "300ms",
+            ])
+            .args(signing)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run dittofs bench-s3");
+        let table = succeeds(&out);
+        for op in ["PUT", "GET"] {
+            for size in ["4 KiB", "1 MiB"] {
+                let rows = table
+                    .lines()
+                    .filter(|l| l.starts_with(op) && l.contains(size))
+                    .count();
+                assert!(
+                    rows >= 2,
+                    "{op} {size} {signing:?}: one row per concurrency:\n{table}"
+                );
+            }
         }
     }
     let listed = crate::s3_support::Aws::new(&server).ok(&["s3", "ls", "s3://export/"]);
