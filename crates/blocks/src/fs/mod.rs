@@ -52,6 +52,10 @@ struct Inner {
     /// Leaf directories (by their two-byte prefix) this instance has made
     /// sure exist durably; a put into one of them skips the `mkdir`s.
     synced_dirs: Box<[AtomicU64]>,
+    /// The same for the first-level directories (by their first byte), so
+    /// `blocks/` itself is synced once per first-level directory, not once
+    /// per new leaf.
+    synced_level1: [AtomicU64; 4],
     open: OpenFiles,
     /// Unlocked when dropped.
     _lock: File,
@@ -122,6 +126,7 @@ impl FsBlockStore {
                 layout,
                 in_flight: Mutex::new(HashMap::new()),
                 synced_dirs: (0..65536 / 64).map(|_| AtomicU64::new(0)).collect(),
+                synced_level1: std::array::from_fn(|_| AtomicU64::new(0)),
                 open: OpenFiles::new(),
                 _lock: lock,
             }),
@@ -294,8 +299,13 @@ impl Inner {
         // Sync each parent even when the directory was already there: it
         // may have been made a moment ago by a put that has not synced it.
         let level1 = self.layout.level1(id);
-        ensure_dir(&level1)?;
-        sync_dir(&self.layout.blocks)?;
+        let top = usize::from(id.0[0]);
+        let (word1, bit1) = (&self.synced_level1[top / 64], 1u64 << (top % 64));
+        if word1.load(Ordering::Acquire) & bit1 == 0 {
+            ensure_dir(&level1)?;
+            sync_dir(&self.layout.blocks)?;
+            word1.fetch_or(bit1, Ordering::Release);
+        }
         ensure_dir(&self.layout.leaf(id))?;
         sync_dir(&level1)?;
         word.fetch_or(bit, Ordering::Release);

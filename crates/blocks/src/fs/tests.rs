@@ -74,6 +74,45 @@ async fn on_disk_layout_is_two_level_fan_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_leaf_under_a_known_first_level_directory() {
+    // Two blocks whose ids share the first byte but not the second: the
+    // second put makes a new leaf in a first-level directory already made.
+    let mut by_first: HashMap<u8, (BlockId, Bytes)> = HashMap::new();
+    let (a, b) = (0..=255u8)
+        .find_map(|seed| {
+            let (id, d) = data(seed, 700);
+            match by_first.get(&id.0[0]) {
+                Some((other, od)) if other.0[1] != id.0[1] => Some(((*other, od.clone()), (id, d))),
+                Some(_) => None,
+                None => {
+                    by_first.insert(id.0[0], (id, d));
+                    None
+                }
+            }
+        })
+        .expect("two ids with the same first byte among 256");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = FsBlockStore::open(dir.path()).expect("open");
+    for (id, d) in [&a, &b] {
+        s.put(id, d.clone()).await.expect("put");
+    }
+    for (id, d) in [&a, &b] {
+        let hex = id.to_hex();
+        let leaf = dir.path().join("blocks").join(&hex[0..2]).join(&hex[2..4]);
+        assert_eq!(fs::read(leaf.join(&hex)).expect("block file"), *d);
+    }
+    let reopened = {
+        drop(s);
+        FsBlockStore::open(dir.path()).expect("reopen")
+    };
+    let mut listed = reopened.list(None, 10).await.expect("list");
+    let mut want = vec![a.0, b.0];
+    listed.sort();
+    want.sort();
+    assert_eq!(listed, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leftover_temp_files_are_cleaned_at_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (id, d) = data(3, 500);
