@@ -14,7 +14,7 @@ use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::config::format_size;
-use crate::data::Payloads;
+use crate::data::{Payloads, Rng};
 use crate::runner::BenchError;
 use crate::stats::Samples;
 
@@ -131,7 +131,7 @@ pub async fn run_s3(
     // reqwest's TLS needs a process-wide provider even for http://.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let store = Arc::new(store(cfg)?);
-    let mut rng = crate::data::Rng::from_os();
+    let mut rng = Rng::from_os();
     let run = format!("dittofs-bench-{}", rng.hex(16));
     let biggest = cfg.sizes.iter().copied().max().unwrap_or(0);
     let payloads = Payloads::new(biggest as usize);
@@ -146,7 +146,7 @@ pub async fn run_s3(
                 let (s, p, pay) = (store.clone(), prefix.clone(), payloads.clone());
                 let (written, secs, mut lat) =
                     timed(conc, cfg.duration, 1, max_per_worker, move |w, n| {
-                        let mut rng = crate::data::Rng::new((w as u64) << 32 | n);
+                        let mut rng = Rng::new((w as u64) << 32 | n);
                         let body = pay.make(size as usize, &mut rng);
                         let (s, path) = (s.clone(), Path::from(format!("{p}/{w}-{n}")));
                         async move {

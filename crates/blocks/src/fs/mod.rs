@@ -51,11 +51,11 @@ struct Inner {
     in_flight: Mutex<HashMap<BlockId, usize>>,
     /// Leaf directories (by their two-byte prefix) this instance has made
     /// sure exist durably; a put into one of them skips the `mkdir`s.
-    synced_dirs: Box<[AtomicU64]>,
+    synced_leaves: DurableDirs,
     /// The same for the first-level directories (by their first byte), so
     /// `blocks/` itself is synced once per first-level directory, not once
     /// per new leaf.
-    synced_level1: [AtomicU64; 4],
+    synced_level1: DurableDirs,
     open: OpenFiles,
     /// Unlocked when dropped.
     _lock: File,
@@ -125,8 +125,8 @@ impl FsBlockStore {
             inner: Arc::new(Inner {
                 layout,
                 in_flight: Mutex::new(HashMap::new()),
-                synced_dirs: (0..65536 / 64).map(|_| AtomicU64::new(0)).collect(),
-                synced_level1: std::array::from_fn(|_| AtomicU64::new(0)),
+                synced_leaves: DurableDirs::new(1 << 16),
+                synced_level1: DurableDirs::new(1 << 8),
                 open: OpenFiles::new(),
                 _lock: lock,
             }),
@@ -291,24 +291,22 @@ impl Inner {
     /// Makes sure the fan-out directories for `id` exist and their names
     /// are durable, once per leaf for the life of this instance.
     fn ensure_leaf(&self, id: &BlockId) -> Result<(), BlockError> {
-        let n = (usize::from(id.0[0]) << 8) | usize::from(id.0[1]);
-        let (word, bit) = (&self.synced_dirs[n / 64], 1u64 << (n % 64));
-        if word.load(Ordering::Acquire) & bit != 0 {
+        let top = usize::from(id.0[0]);
+        let leaf = (top << 8) | usize::from(id.0[1]);
+        if self.synced_leaves.has(leaf) {
             return Ok(());
         }
         // Sync each parent even when the directory was already there: it
         // may have been made a moment ago by a put that has not synced it.
         let level1 = self.layout.level1(id);
-        let top = usize::from(id.0[0]);
-        let (word1, bit1) = (&self.synced_level1[top / 64], 1u64 << (top % 64));
-        if word1.load(Ordering::Acquire) & bit1 == 0 {
+        if !self.synced_level1.has(top) {
             ensure_dir(&level1)?;
             sync_dir(&self.layout.blocks)?;
-            word1.fetch_or(bit1, Ordering::Release);
+            self.synced_level1.mark(top);
         }
         ensure_dir(&self.layout.leaf(id))?;
         sync_dir(&level1)?;
-        word.fetch_or(bit, Ordering::Release);
+        self.synced_leaves.mark(leaf);
         Ok(())
     }
 
@@ -410,6 +408,23 @@ impl Drop for InFlight<'_> {
                 map.remove(&self.id);
             }
         }
+    }
+}
+
+/// Fan-out directories, by number, known to exist with durable names.
+struct DurableDirs(Box<[AtomicU64]>);
+
+impl DurableDirs {
+    fn new(count: usize) -> Self {
+        Self((0..count.div_ceil(64)).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn has(&self, n: usize) -> bool {
+        self.0[n / 64].load(Ordering::Acquire) & (1 << (n % 64)) != 0
+    }
+
+    fn mark(&self, n: usize) {
+        self.0[n / 64].fetch_or(1 << (n % 64), Ordering::Release);
     }
 }
 
