@@ -269,6 +269,8 @@ struct Relay {
     addr: SocketAddr,
     up: Arc<AtomicBool>,
     cut: watch::Sender<u64>,
+    /// Connections being relayed.
+    open: Arc<AtomicUsize>,
 }
 
 impl Relay {
@@ -277,7 +279,8 @@ impl Relay {
         let addr = listener.local_addr().expect("relay address");
         let up = Arc::new(AtomicBool::new(true));
         let (cut, cuts) = watch::channel(0u64);
-        let is_up = up.clone();
+        let open = Arc::new(AtomicUsize::new(0));
+        let (is_up, counted) = (up.clone(), open.clone());
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !is_up.load(Ordering::SeqCst) {
@@ -286,23 +289,39 @@ impl Relay {
                 let mut cuts = cuts.clone();
                 // Only a cut after this connection began ends it.
                 cuts.borrow_and_update();
+                counted.fetch_add(1, Ordering::SeqCst);
+                let counted = counted.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(to).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cuts.changed() => {}
+                    if let Ok(mut outbound) = TcpStream::connect(to).await {
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = cuts.changed() => {}
+                        }
                     }
+                    counted.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
-        Self { addr, up, cut }
+        Self {
+            addr,
+            up,
+            cut,
+            open,
+        }
     }
 
-    fn cut(&self) {
+    /// Returns once every relayed connection is closed.
+    async fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
         self.cut.send_modify(|n| *n += 1);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.open.load(Ordering::SeqCst) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "relayed connections still open after a cut"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     fn restore(&self) {
@@ -335,7 +354,7 @@ async fn a_database_outage_fails_requests_and_the_server_recovers() {
         json!({"Bucket": "export", "Key": "obj", "Body": "object body"}),
     );
 
-    relay.cut();
+    relay.cut().await;
     let status = status_of(&getattr_res(&mut c, &fh).await);
     assert_eq!(
         status,
