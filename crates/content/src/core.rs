@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use dittofs_blocks::{BlockId, BlockStore};
-use dittofs_meta::{InodeId, MetadataService, MetadataStore};
+use dittofs_meta::{Extent, ExtentData, InodeId, MetadataService, MetadataStore};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -117,6 +117,34 @@ impl Core {
             self.blocks.get(id, range).await
         } else {
             self.cache.read(&self.blocks, id, range).await
+        }
+    }
+
+    /// File bytes `lo..hi` (within `e`) of an extent: from the extent itself
+    /// when inline, else from its block, checked to be all there.
+    pub async fn extent_bytes(
+        &self,
+        e: &Extent,
+        lo: u64,
+        hi: u64,
+    ) -> Result<bytes::Bytes, dittofs_blocks::BlockError> {
+        let part = e.slice(lo, hi);
+        match &part.data {
+            ExtentData::Inline(b) => Ok(b.clone()),
+            ExtentData::Block { id, offset } => {
+                let data = self.fetch(id, *offset..offset + part.len).await?;
+                if data.len() as u64 != part.len {
+                    return Err(dittofs_blocks::BlockError::Corrupt {
+                        id: *id,
+                        detail: format!(
+                            "extent wants {} bytes, block has {}",
+                            part.len,
+                            data.len()
+                        ),
+                    });
+                }
+                Ok(data)
+            }
         }
     }
 

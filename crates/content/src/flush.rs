@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use dittofs_blocks::BlockId;
 use dittofs_meta::extents::NewExtent;
-use dittofs_meta::{Extent, FlushCommit, FlushRange, FsError, FsResult, InodeId};
+use dittofs_meta::{Extent, FlushCommit, FlushRange, FsError, FsResult, InodeId, MAX_INLINE};
 
 use crate::core::Core;
 use crate::dirty::{Piece, Snapshot};
@@ -59,6 +59,12 @@ impl NewBlock {
             parts: vec![(start, len, 0)],
         }
     }
+}
+
+/// What a flush writes: blocks, or a small file's whole content inline.
+struct Planned {
+    blocks: Vec<NewBlock>,
+    inline: Option<Extent>,
 }
 
 /// Concatenates touching pieces into runs, cut at window boundaries.
@@ -103,7 +109,7 @@ fn concat(run: &[Piece]) -> Bytes {
     b.freeze()
 }
 
-async fn hash(data: Bytes) -> FsResult<(BlockId, Bytes)> {
+pub(crate) async fn hash(data: Bytes) -> FsResult<(BlockId, Bytes)> {
     if data.len() < HASH_OFF_THREAD {
         return Ok((BlockId::of(&data), data));
     }
@@ -119,8 +125,18 @@ async fn hash(data: Bytes) -> FsResult<(BlockId, Bytes)> {
 impl Core {
     /// The blocks a flush of `snap` writes: a run per touched window, or
     /// the whole window when it has become too fragmented.
-    async fn plan(&self, inode: InodeId, snap: &Snapshot) -> FsResult<Vec<NewBlock>> {
+    async fn plan(&self, inode: InodeId, snap: &Snapshot) -> FsResult<Planned> {
         let window = self.block_size;
+        if snap.whole && !snap.pieces.is_empty() && snap.size <= MAX_INLINE as u64 {
+            // A small file: all of it, inline in its one extent.
+            let existing = self.store().extents(inode, 0, snap.size).await?;
+            let runs = runs(&snap.pieces, window);
+            let data = self.rewrite_window(&existing, &runs, 0, snap.size).await?;
+            return Ok(Planned {
+                blocks: Vec::new(),
+                inline: Some(Extent::inline(0, data)),
+            });
+        }
         let mut blocks = Vec::new();
         let mut pack = BytesMut::new();
         let mut packed = Vec::new();
@@ -162,7 +178,10 @@ impl Core {
                 parts: packed,
             });
         }
-        Ok(blocks)
+        Ok(Planned {
+            blocks,
+            inline: None,
+        })
     }
 
     /// The whole of window `ws..we`: what is stored, then the new writes.
@@ -180,8 +199,7 @@ impl Core {
             if lo >= hi {
                 continue;
             }
-            let from = e.block_offset + (lo - e.offset);
-            let piece = self.fetch(&e.block, from..from + (hi - lo)).await?;
+            let piece = self.extent_bytes(e, lo, hi).await?;
             let at = (lo - ws) as usize;
             buf[at..at + piece.len()].copy_from_slice(&piece);
         }
@@ -208,8 +226,8 @@ impl Core {
             return Ok(None);
         }
         let planned = self.plan(inode, &snap).await?;
-        let mut hashed = Vec::with_capacity(planned.len());
-        for b in planned {
+        let mut hashed = Vec::with_capacity(planned.blocks.len());
+        for b in planned.blocks {
             let (id, data) = hash(b.data).await?;
             hashed.push((b.parts, id, data));
         }
@@ -241,26 +259,26 @@ impl Core {
         while let Some(r) = uploads.join_next().await {
             r.map_err(|e| FsError::Block(dittofs_blocks::BlockError::Unavailable(e.to_string())))??;
         }
+        let inline = planned.inline.map(|e| FlushRange {
+            start: e.offset,
+            end: e.end(),
+            extents: vec![NewExtent::inline(e)],
+        });
         let commit = FlushCommit {
-            ranges: hashed
-                .iter()
-                .flat_map(|(parts, id, data)| {
+            ranges: inline
+                .into_iter()
+                .chain(hashed.iter().flat_map(|(parts, id, data)| {
                     parts
                         .iter()
                         .map(move |&(start, len, block_offset)| FlushRange {
                             start,
                             end: start + len,
                             extents: vec![NewExtent {
-                                extent: Extent {
-                                    offset: start,
-                                    len,
-                                    block: *id,
-                                    block_offset,
-                                },
+                                extent: Extent::in_block(start, len, *id, block_offset),
                                 block_size: data.len() as u64,
                             }],
                         })
-                })
+                }))
                 .collect(),
             size: snap.size,
             mtime: snap.mtime,

@@ -17,6 +17,7 @@
 
 mod cache;
 mod core;
+mod direct;
 mod dirty;
 mod flush;
 mod hooks;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 
 pub use crate::cache::{BlockCache, CacheStats};
 pub use crate::core::Durability;
+pub use crate::direct::{DirectContent, DirectWriter};
 pub use crate::dirty::DirtyBudget;
 pub use crate::journal::{JournalError, JournalStats};
 pub use service::{

@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 use dittofs_blocks::BlockError;
-use dittofs_meta::{AuthContext, FileHandle, FsError, FsResult, Inode};
+use dittofs_meta::{AuthContext, ExtentData, FileHandle, FsError, FsResult, Inode};
 
 use crate::ContentService;
 use crate::service::ReadOutcome;
@@ -77,9 +77,7 @@ impl ContentService {
             && e.offset <= offset
             && e.end() >= end
         {
-            let from = e.block_offset + (offset - e.offset);
-            let data = core.fetch(&e.block, from..from + (end - offset)).await?;
-            return Ok(done(data));
+            return Ok(done(core.extent_bytes(e, offset, end).await?));
         }
         let mut buf = BytesMut::zeroed((end - offset) as usize);
         for e in &extents {
@@ -88,14 +86,7 @@ impl ContentService {
             if lo >= hi {
                 continue;
             }
-            let from = e.block_offset + (lo - e.offset);
-            let piece = core.fetch(&e.block, from..from + (hi - lo)).await?;
-            if piece.len() as u64 != hi - lo {
-                return Err(FsError::Block(BlockError::Corrupt {
-                    id: e.block,
-                    detail: format!("extent wants {} bytes, block has {}", hi - lo, piece.len()),
-                }));
-            }
+            let piece = core.extent_bytes(e, lo, hi).await?;
             let at = (lo - offset) as usize;
             buf[at..at + piece.len()].copy_from_slice(&piece);
         }
@@ -134,10 +125,11 @@ impl ContentService {
                 for e in extents {
                     let lo = e.offset.max(end);
                     let hi = e.end().min(ahead);
-                    if lo < hi {
-                        let from = e.block_offset + (lo - e.offset);
+                    if lo < hi
+                        && let ExtentData::Block { id, offset } = e.slice(lo, hi).data
+                    {
                         core.cache
-                            .prefetch(&core.blocks, e.block, from..from + (hi - lo));
+                            .prefetch(&core.blocks, id, offset..offset + (hi - lo));
                     }
                 }
             }

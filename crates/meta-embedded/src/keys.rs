@@ -10,6 +10,8 @@ use fjall::{Keyspace, Readable, Slice, Snapshot};
 pub(crate) const LAST_INODE: &[u8] = b"last_inode";
 pub(crate) const INODE_COUNT: &[u8] = b"inodes";
 pub(crate) const BLOCK_BYTES: &[u8] = b"block_bytes";
+/// Present once `dirs` counts every directory's entries.
+pub(crate) const DIR_COUNTS: &[u8] = b"dir_counts";
 
 /// Entries of `dir` in name order, starting after `after`: (name, value).
 pub(crate) fn names_after(

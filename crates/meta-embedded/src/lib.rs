@@ -10,6 +10,7 @@
 //! moment. It knows nothing of permissions, names or protocols; the
 //! metadata service in `dittofs-meta` runs every operation on it.
 
+mod dirs;
 mod keys;
 mod sync;
 
@@ -58,21 +59,24 @@ pub(crate) struct Db {
     cookies: Keyspace,
     /// (inode, offset) -> extent
     extents: Keyspace,
+    /// dir -> how many entries it has (none when it has none)
+    dirs: Keyspace,
     blocks: Keyspace,
     roots: Keyspace,
     counters: Keyspace,
     syncer: Syncer,
     sync_every_commit: bool,
+    /// Serializes transactions; a sync holds it too (`sync.rs`).
+    writer: WriterLock,
 }
 
-fn io(e: fjall::Error) -> StoreError {
+pub(crate) fn io(e: fjall::Error) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
 /// The metadata store of `type: embedded`.
 pub struct EmbeddedStore {
     db: Arc<Db>,
-    writer: WriterLock,
     path: PathBuf,
 }
 
@@ -102,20 +106,22 @@ impl EmbeddedStore {
             entries: ks("entries")?,
             cookies: ks("cookies")?,
             extents: ks("extents")?,
+            dirs: ks("dirs")?,
             blocks: ks("blocks")?,
             roots: ks("roots")?,
             counters: ks("counters")?,
             db,
             syncer: Syncer::default(),
             sync_every_commit: options.sync_interval.is_zero(),
+            writer: WriterLock::default(),
         };
+        inner.count_entries_if_uncounted()?;
         let db = Arc::new(inner);
         if !options.sync_interval.is_zero() {
             sync::spawn_background(Arc::downgrade(&db), options.sync_interval);
         }
         Ok(Self {
             db,
-            writer: WriterLock::default(),
             path: options.path,
         })
     }
@@ -145,6 +151,17 @@ struct View<'a> {
 impl View<'_> {
     fn counter(&self, key: &[u8]) -> StoreResult<u64> {
         match self.snap.get(&self.db.counters, key).map_err(io)? {
+            Some(v) => codec::decode_u64(&v),
+            None => Ok(0),
+        }
+    }
+
+    fn entry_count(&self, dir: InodeId) -> StoreResult<u64> {
+        match self
+            .snap
+            .get(&self.db.dirs, codec::encode_u64(dir))
+            .map_err(io)?
+        {
             Some(v) => codec::decode_u64(&v),
             None => Ok(0),
         }
@@ -291,6 +308,10 @@ impl Committed for Db {
         self.view().counter(LAST_INODE)
     }
 
+    fn entry_count(&self, dir: InodeId) -> StoreResult<Option<u64>> {
+        self.view().entry_count(dir).map(Some)
+    }
+
     fn apply(&self, changes: Changes) -> StoreResult<()> {
         // Only this writer changes the store, so what the view shows is
         // what the batch applies to.
@@ -311,9 +332,12 @@ impl Committed for Db {
                 }
             }
         }
+        let mut counts = dirs::CountChanges::default();
         for ((dir, name), v) in &changes.entries {
             let key = codec::dir_key(*dir, name);
-            if let Some(old) = view.entry(*dir, name)? {
+            let old = view.entry(*dir, name)?;
+            counts.entry(*dir, old.is_some(), v.is_some());
+            if let Some(old) = old {
                 batch.remove(&self.cookies, codec::pair_key(*dir, old.cookie));
             }
             match v {
@@ -326,6 +350,7 @@ impl Committed for Db {
                 None => batch.remove(&self.entries, key),
             }
         }
+        counts.write(self, |dir| view.entry_count(dir), &mut batch)?;
         for ((inode, offset), v) in &changes.extents {
             let key = codec::pair_key(*inode, *offset);
             match v {
@@ -389,7 +414,7 @@ impl MetadataStore for EmbeddedStore {
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn MetaTxn>> {
-        Ok(Box::new(self.writer.begin(self.db.clone()).await))
+        Ok(Box::new(self.db.writer.begin(self.db.clone()).await))
     }
 
     async fn get_inode(&self, id: InodeId) -> StoreResult<Option<Inode>> {

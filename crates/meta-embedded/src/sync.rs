@@ -38,6 +38,10 @@ pub(crate) async fn sync(db: &Db) -> StoreResult<()> {
     if s.synced.load(Ordering::Acquire) >= target {
         return Ok(());
     }
+    // fjall holds its journal's lock through the fdatasync, and a commit
+    // needs that lock: one made meanwhile would block its thread (an async
+    // worker) until the disk answers. Writers wait here instead.
+    let _writers = db.writer.exclude().await;
     // Everything committed up to now is in the journal; this sync covers it.
     let covered = s.committed.load(Ordering::Acquire);
     let handle = db.db.clone();

@@ -7,7 +7,9 @@ use dittofs_blocks::BlockId;
 
 use crate::error::StoreError;
 use crate::store::StoreResult;
-use crate::types::{BlockRef, DirEntry, Extent, FileKind, Inode, InodeId, Timestamp};
+use crate::types::{
+    BlockRef, DirEntry, Extent, ExtentData, FileKind, Inode, InodeId, MAX_INLINE, Timestamp,
+};
 
 const INODE_FORMAT: u8 = 1;
 
@@ -230,15 +232,37 @@ pub fn decode_entry(name: Bytes, value: &[u8]) -> StoreResult<DirEntry> {
     })
 }
 
-pub fn encode_extent(e: &Extent) -> [u8; 48] {
-    let mut v = [0u8; 48];
-    v[..8].copy_from_slice(&e.len.to_be_bytes());
-    v[8..40].copy_from_slice(e.block.as_bytes());
-    v[40..].copy_from_slice(&e.block_offset.to_be_bytes());
-    v
+/// First byte of an inline extent's value. A block extent's value starts
+/// with its length, whose first byte is 0 (no extent reaches 2^56 bytes).
+const INLINE_EXTENT: u8 = b'I';
+
+/// A block extent is its length, block and offset in the block (48 bytes);
+/// an inline one is a tag and its bytes.
+pub fn encode_extent(e: &Extent) -> Vec<u8> {
+    match &e.data {
+        ExtentData::Block { id, offset } => {
+            let mut v = Vec::with_capacity(48);
+            v.extend_from_slice(&e.len.to_be_bytes());
+            v.extend_from_slice(id.as_bytes());
+            v.extend_from_slice(&offset.to_be_bytes());
+            v
+        }
+        ExtentData::Inline(b) => {
+            let mut v = Vec::with_capacity(1 + b.len());
+            v.push(INLINE_EXTENT);
+            v.extend_from_slice(b);
+            v
+        }
+    }
 }
 
 pub fn decode_extent(offset: u64, value: &[u8]) -> StoreResult<Extent> {
+    if let Some((&INLINE_EXTENT, bytes)) = value.split_first() {
+        if bytes.is_empty() || bytes.len() > MAX_INLINE {
+            return Err(corrupt("extent"));
+        }
+        return Ok(Extent::inline(offset, Bytes::copy_from_slice(bytes)));
+    }
     let mut f = Fields {
         b: value,
         what: "extent",
@@ -248,12 +272,7 @@ pub fn decode_extent(offset: u64, value: &[u8]) -> StoreResult<Extent> {
     block.copy_from_slice(f.take(32)?);
     let block_offset = f.u64()?;
     f.done()?;
-    Ok(Extent {
-        offset,
-        len,
-        block: BlockId(block),
-        block_offset,
-    })
+    Ok(Extent::in_block(offset, len, BlockId(block), block_offset))
 }
 
 pub fn encode_block_ref(r: &BlockRef) -> [u8; 16] {
@@ -372,13 +391,22 @@ mod tests {
 
     #[test]
     fn extents_and_refs_round_trip() {
-        let e = Extent {
-            offset: 9,
-            len: u64::MAX,
-            block: BlockId::of(b"x"),
-            block_offset: 77,
-        };
+        let e = Extent::in_block(9, u64::MAX, BlockId::of(b"x"), 77);
         assert_eq!(decode_extent(9, &encode_extent(&e)).unwrap(), e);
+        for n in [1, 47, 48, MAX_INLINE] {
+            let e = Extent::inline(5, Bytes::from(vec![7u8; n]));
+            assert_eq!(decode_extent(5, &encode_extent(&e)).unwrap(), e);
+        }
+        assert!(
+            decode_extent(0, &[INLINE_EXTENT]).is_err(),
+            "an empty inline extent"
+        );
+        let mut big = vec![INLINE_EXTENT];
+        big.resize(MAX_INLINE + 2, 0);
+        assert!(
+            decode_extent(0, &big).is_err(),
+            "more than an extent may carry"
+        );
         let r = BlockRef {
             refs: 3,
             size: 4 << 20,

@@ -14,11 +14,21 @@ use crate::store::{MetaTxn, StoreResult};
 use crate::types::{BlockRef, Extent, InodeId};
 
 /// An extent to insert, with the size of the block it points into (needed
-/// when the block is referenced for the first time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// when the block is referenced for the first time; unused for inline
+/// extents).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewExtent {
     pub extent: Extent,
     pub block_size: u64,
+}
+
+impl NewExtent {
+    pub fn inline(extent: Extent) -> Self {
+        Self {
+            extent,
+            block_size: 0,
+        }
+    }
 }
 
 /// Replaces `start..end` of the file with `new` (which must lie inside that
@@ -37,24 +47,16 @@ pub async fn replace_range(
             tx.delete_extent(inode, old.offset).await?;
             let mut delta = -1i64;
             if old.offset < start {
-                let head = Extent {
-                    len: start - old.offset,
-                    ..old
-                };
-                tx.put_extent(inode, &head).await?;
+                tx.put_extent(inode, &old.slice(old.offset, start)).await?;
                 delta += 1;
             }
             if old.end() > end {
-                let tail = Extent {
-                    offset: end,
-                    len: old.end() - end,
-                    block: old.block,
-                    block_offset: old.block_offset + (end - old.offset),
-                };
-                tx.put_extent(inode, &tail).await?;
+                tx.put_extent(inode, &old.slice(end, old.end())).await?;
                 delta += 1;
             }
-            deltas.entry(old.block).or_insert((0, 0)).0 += delta;
+            if let Some(block) = old.block() {
+                deltas.entry(*block).or_insert((0, 0)).0 += delta;
+            }
         }
     }
     for n in new {
@@ -63,9 +65,11 @@ pub async fn replace_range(
             continue;
         }
         tx.put_extent(inode, &n.extent).await?;
-        let d = deltas.entry(n.extent.block).or_insert((0, 0));
-        d.0 += 1;
-        d.1 = n.block_size;
+        if let Some(block) = n.extent.block() {
+            let d = deltas.entry(*block).or_insert((0, 0));
+            d.0 += 1;
+            d.1 = n.block_size;
+        }
     }
     let mut released = Vec::new();
     for (block, (delta, size)) in deltas {
@@ -108,21 +112,32 @@ mod tests {
     use super::*;
     use crate::MemoryMetadataStore;
     use crate::store::MetadataStore;
+    use crate::types::ExtentData;
+    use bytes::Bytes;
     use proptest::prelude::*;
 
     fn block(n: u8) -> BlockId {
         BlockId::of(&[n])
     }
 
-    /// The byte-level model: for each file offset, which (block, offset)
-    /// provides it.
-    fn model(extents: &[Extent], size: u64) -> Vec<Option<(BlockId, u64)>> {
+    /// Where one byte of a file comes from.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Src {
+        Block(BlockId, u64),
+        Inline(u8),
+    }
+
+    /// The byte-level model: for each file offset, where its byte is.
+    fn model(extents: &[Extent], size: u64) -> Vec<Option<Src>> {
         let mut out = vec![None; size as usize];
         for e in extents {
             for i in 0..e.len {
                 let at = (e.offset + i) as usize;
                 if at < out.len() {
-                    out[at] = Some((e.block, e.block_offset + i));
+                    out[at] = Some(match &e.data {
+                        ExtentData::Block { id, offset } => Src::Block(*id, offset + i),
+                        ExtentData::Inline(b) => Src::Inline(b[i as usize]),
+                    });
                 }
             }
         }
@@ -132,21 +147,30 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
-        fn replace_range_matches_a_byte_model(writes in proptest::collection::vec((0u64..200, 1u64..80, 0u8..4), 1..25)) {
+        fn replace_range_matches_a_byte_model(writes in proptest::collection::vec((0u64..200, 1u64..80, 0u8..4, any::<bool>()), 1..25)) {
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             rt.block_on(async {
                 let store = MemoryMetadataStore::new();
-                let mut want: Vec<Option<(BlockId, u64)>> = vec![None; 300];
+                let mut want: Vec<Option<Src>> = vec![None; 300];
                 let mut released_total = Vec::new();
-                for (i, (off, len, b)) in writes.iter().enumerate() {
+                for (i, (off, len, b, inline)) in writes.iter().enumerate() {
                     let id = block(b.wrapping_add(i as u8 * 4));
-                    let ext = Extent { offset: *off, len: *len, block: id, block_offset: 7 };
+                    let bytes: Vec<u8> = (0..*len).map(|k| (i as u64 * 31 + k) as u8).collect();
+                    let new = if *inline {
+                        NewExtent::inline(Extent::inline(*off, Bytes::from(bytes.clone())))
+                    } else {
+                        NewExtent { extent: Extent::in_block(*off, *len, id, 7), block_size: 100 }
+                    };
                     let mut tx = store.begin().await.unwrap();
-                    let rel = replace_range(&mut *tx, 1, *off, off + len, &[NewExtent { extent: ext, block_size: 100 }]).await.unwrap();
+                    let rel = replace_range(&mut *tx, 1, *off, off + len, &[new]).await.unwrap();
                     tx.commit().await.unwrap();
                     released_total.extend(rel);
                     for k in 0..*len {
-                        want[(off + k) as usize] = Some((id, 7 + k));
+                        want[(off + k) as usize] = Some(if *inline {
+                            Src::Inline(bytes[k as usize])
+                        } else {
+                            Src::Block(id, 7 + k)
+                        });
                     }
                 }
                 let got = store.extents(1, 0, u64::MAX).await.unwrap();
@@ -157,7 +181,9 @@ mod tests {
                 // Reference counts equal the number of extents using each block.
                 let mut counts: BTreeMap<BlockId, u64> = BTreeMap::new();
                 for e in &got {
-                    *counts.entry(e.block).or_default() += 1;
+                    if let Some(b) = e.block() {
+                        *counts.entry(*b).or_default() += 1;
+                    }
                 }
                 for (b, n) in &counts {
                     assert_eq!(store.block_ref(b).await.unwrap().map(|r| r.refs), Some(*n));
@@ -172,6 +198,7 @@ mod tests {
                 tx.commit().await.unwrap();
                 assert_eq!(rel.len(), counts.len());
                 assert_eq!(store.stats().await.unwrap().block_bytes, 0);
+                assert!(store.extents(1, 0, u64::MAX).await.unwrap().is_empty());
             });
         }
     }

@@ -91,7 +91,7 @@ impl Committed for Maps {
             .range(..end)
             .rev()
             .take_while(|(_, e)| e.end() > start)
-            .map(|(_, e)| *e)
+            .map(|(_, e)| e.clone())
             .collect();
         out.reverse();
         Ok(out)

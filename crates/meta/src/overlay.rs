@@ -46,6 +46,13 @@ pub trait Committed: Send + Sync + 'static {
     fn block_ref(&self, id: &BlockId) -> StoreResult<Option<BlockRef>>;
     fn share_root(&self, share: &str) -> StoreResult<Option<InodeId>>;
     fn last_inode_id(&self) -> StoreResult<InodeId>;
+    /// How many entries `dir` has, for stores that count them (where
+    /// walking names past removed ones is slow); `None` makes
+    /// [`MetaTxn::has_entries`] look at the names instead.
+    fn entry_count(&self, dir: InodeId) -> StoreResult<Option<u64>> {
+        let _ = dir;
+        Ok(None)
+    }
     /// Makes all of `changes` visible at once.
     fn apply(&self, changes: Changes) -> StoreResult<()>;
 
@@ -66,6 +73,12 @@ impl Default for WriterLock {
 }
 
 impl WriterLock {
+    /// Keeps every writer out until the guard drops: for work that must not
+    /// run while a commit does.
+    pub async fn exclude(&self) -> OwnedMutexGuard<()> {
+        self.0.clone().lock_owned().await
+    }
+
     pub async fn begin<C: Committed>(&self, base: Arc<C>) -> OverlayTxn<C> {
         OverlayTxn {
             _writer: self.0.clone().lock_owned().await,
@@ -143,13 +156,18 @@ impl<C: Committed> MetaTxn for OverlayTxn<C> {
 
     async fn has_entries(&mut self, dir: InodeId) -> StoreResult<bool> {
         let mine = self.changes.entries.range((dir, Bytes::new())..);
-        for ((d, _), v) in mine {
+        let mut removed = 0u64;
+        for ((d, name), v) in mine {
             if *d != dir {
                 break;
             }
             if v.is_some() {
                 return Ok(true);
             }
+            removed += u64::from(self.base.entry(dir, name)?.is_some());
+        }
+        if let Some(n) = self.base.entry_count(dir)? {
+            return Ok(n > removed);
         }
         let mut after: Option<Bytes> = None;
         loop {
@@ -174,7 +192,7 @@ impl<C: Committed> MetaTxn for OverlayTxn<C> {
         let mut merged: BTreeMap<u64, Extent> = BTreeMap::new();
         for e in self.base.extents(inode, start, end)? {
             match mine.get(&(inode, e.offset)) {
-                Some(Some(changed)) => merged.insert(e.offset, *changed),
+                Some(Some(changed)) => merged.insert(e.offset, changed.clone()),
                 Some(None) => None,
                 None => merged.insert(e.offset, e),
             };
@@ -186,10 +204,10 @@ impl<C: Committed> MetaTxn for OverlayTxn<C> {
         let before = mine
             .range((inode, 0)..(inode, start))
             .rev()
-            .find_map(|(_, v)| *v);
+            .find_map(|(_, v)| v.clone());
         for e in before.into_iter().chain(
             mine.range((inode, start)..(inode, end))
-                .filter_map(|(_, v)| *v),
+                .filter_map(|(_, v)| v.clone()),
         ) {
             merged.insert(e.offset, e);
         }
@@ -207,7 +225,7 @@ impl<C: Committed> MetaTxn for OverlayTxn<C> {
     async fn put_extent(&mut self, inode: InodeId, extent: &Extent) -> StoreResult<()> {
         self.changes
             .extents
-            .insert((inode, extent.offset), Some(*extent));
+            .insert((inode, extent.offset), Some(extent.clone()));
         Ok(())
     }
 

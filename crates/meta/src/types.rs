@@ -102,19 +102,88 @@ pub struct DirEntry {
 /// Cookies 1 and 2 belong to "." and ".."; real entries start after.
 pub const FIRST_ENTRY_COOKIE: u64 = 3;
 
-/// A piece of file content: `len` bytes at `offset` in the file come from
-/// `block` starting at `block_offset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The most bytes an extent may carry inline. Small enough that a small
+/// file's content costs the metadata store about what its inode does.
+pub const MAX_INLINE: usize = 16 * 1024;
+
+/// Where the bytes of an extent are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtentData {
+    /// In `id` of the block store, starting at `offset` in the block.
+    Block { id: BlockId, offset: u64 },
+    /// In the extent itself (at most [`MAX_INLINE`] bytes): the content of
+    /// small files lives in the metadata store, so writing one costs one
+    /// metadata transaction and no block.
+    Inline(Bytes),
+}
+
+/// A piece of file content: `len` bytes at `offset` in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extent {
     pub offset: u64,
     pub len: u64,
-    pub block: BlockId,
-    pub block_offset: u64,
+    pub data: ExtentData,
 }
 
 impl Extent {
+    /// `len` bytes at `offset` from `block`, starting at `block_offset`.
+    pub fn in_block(offset: u64, len: u64, block: BlockId, block_offset: u64) -> Self {
+        Self {
+            offset,
+            len,
+            data: ExtentData::Block {
+                id: block,
+                offset: block_offset,
+            },
+        }
+    }
+
+    /// `bytes` at `offset`, kept in the extent.
+    pub fn inline(offset: u64, bytes: Bytes) -> Self {
+        Self {
+            offset,
+            len: bytes.len() as u64,
+            data: ExtentData::Inline(bytes),
+        }
+    }
+
     pub fn end(&self) -> u64 {
         self.offset + self.len
+    }
+
+    /// The block it points into, if it is not inline.
+    pub fn block(&self) -> Option<&BlockId> {
+        match &self.data {
+            ExtentData::Block { id, .. } => Some(id),
+            ExtentData::Inline(_) => None,
+        }
+    }
+
+    /// The part of it covering file bytes `lo..hi`, which must lie within
+    /// it.
+    pub fn slice(&self, lo: u64, hi: u64) -> Extent {
+        debug_assert!(self.offset <= lo && lo <= hi && hi <= self.end());
+        let skip = lo - self.offset;
+        let data = match &self.data {
+            ExtentData::Block { id, offset } => ExtentData::Block {
+                id: *id,
+                offset: offset + skip,
+            },
+            ExtentData::Inline(b) => {
+                ExtentData::Inline(b.slice(skip as usize..(hi - self.offset) as usize))
+            }
+        };
+        Extent {
+            offset: lo,
+            len: hi - lo,
+            data,
+        }
+    }
+
+    /// The same bytes at file offset `offset`.
+    pub fn moved_to(mut self, offset: u64) -> Extent {
+        self.offset = offset;
+        self
     }
 }
 

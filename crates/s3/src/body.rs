@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use dittofs_content::Stability;
+use bytes::Bytes;
+use dittofs_content::{DirectContent, DirectWriter, Stability};
 use dittofs_meta::{FileHandle, FsError};
 use dittofs_runtime::Share;
 use futures::{Stream, StreamExt};
@@ -24,8 +24,6 @@ use crate::error::{About, fs};
 use crate::info::Checksums;
 use crate::service::Caller;
 
-/// Bytes gathered before each write into the file.
-const WRITE_CHUNK: usize = 1 << 20;
 /// Bytes read from the file for each piece of a response body.
 const READ_CHUNK: u32 = 1 << 20;
 /// How long a body waits, in all, for the server to take its data when
@@ -150,44 +148,48 @@ pub(crate) async fn write(
     }
 }
 
-/// Streams `body` into the file `fh` from offset 0 (the file is new and
-/// empty), then checks it against `expected`. The data is not yet stable.
+/// Appends `data` to a new object's content, waiting while the server's
+/// write memory is full rather than failing the upload at once.
+async fn append(writer: &mut DirectWriter, data: Bytes) -> S3Result<()> {
+    let started = Instant::now();
+    loop {
+        match writer.append(data.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(FsError::Busy) if started.elapsed() < BUSY_PATIENCE => {}
+            Err(e) => return Err(fs(e, About::Object)),
+        }
+    }
+}
+
+/// Streams `body` into `writer` (a new object's content), then checks it
+/// against `expected`. Nothing is a file until the content is published.
 pub(crate) async fn ingest(
-    share: &Share,
     caller: &Caller,
-    fh: &FileHandle,
+    mut writer: DirectWriter,
     body: Option<StreamingBlob>,
     expected: &Expected,
     trailers: Option<&TrailingHeaders>,
     max_size: u64,
-) -> S3Result<Written> {
+) -> S3Result<(Written, DirectContent)> {
     if expected.length.is_some_and(|l| l > max_size) {
         return Err(s3_error!(EntityTooLarge));
     }
     let mut digest = BodyDigest::new(hasher_for(expected)?, expected.length);
-    let mut offset = 0u64;
-    let mut pending = BytesMut::new();
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(body_error)?;
-            digest.update(&chunk).await?;
-            if offset + (pending.len() + chunk.len()) as u64 > max_size {
+            if writer.size() + chunk.len() as u64 > max_size {
                 return Err(s3_error!(EntityTooLarge));
             }
-            pending.extend_from_slice(&chunk);
-            while pending.len() >= WRITE_CHUNK {
-                let piece = pending.split_to(WRITE_CHUNK).freeze();
-                let n = piece.len() as u64;
-                write(share, caller, fh, offset, piece).await?;
-                offset += n;
+            digest.update(&chunk).await?;
+            let n = chunk.len() as u64;
+            append(&mut writer, chunk).await?;
+            if let Some(m) = &caller.meter {
+                m.bytes_written(n);
             }
         }
     }
-    if !pending.is_empty() {
-        let n = pending.len() as u64;
-        write(share, caller, fh, offset, pending.freeze()).await?;
-        offset += n;
-    }
+    let offset = writer.size();
     if let Some(l) = expected.length
         && l != offset
     {
@@ -196,7 +198,10 @@ pub(crate) async fn ingest(
             "the body was {offset} bytes, not the {l} its length said"
         ));
     }
-    let (md5, sums) = digest.finish().await?;
+    // The last block is stored while the hashes catch up.
+    let (sums, content) = tokio::join!(digest.finish(), writer.finish());
+    let content = content.map_err(|e| fs(e, About::Object))?;
+    let (md5, sums) = sums?;
     let md5 = md5.finalize();
     if let Some(given) = &expected.md5 {
         let decoded = base64_simd::STANDARD
@@ -230,7 +235,7 @@ pub(crate) async fn ingest(
     if !checksums.is_empty() {
         checksums.kind = Some("FULL_OBJECT".into());
     }
-    Ok(Written { md5, checksums })
+    Ok((Written { md5, checksums }, content))
 }
 
 fn merge_trailers(into: &mut Checksums, trailers: &HeaderMap) {

@@ -1,10 +1,12 @@
-//! PUT, GET and HEAD of objects. A PUT writes a hidden temporary file,
-//! makes it stable, and renames it over the key's path in one step, so a
-//! reader (over S3 or NFS) sees the old object or the new one, never part.
+//! PUT, GET and HEAD of objects. A PUT's body goes straight into the
+//! stores (blocks, or inline for a small object) and becomes a file at the
+//! key's path in one metadata transaction, so a reader (over S3 or NFS)
+//! sees the old object or the new one, never part.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
+use dittofs_content::{DirectContent, Durability};
 use dittofs_meta::{FileHandle, FsError, Inode};
 use dittofs_runtime::Share;
 use dittofs_runtime::config::S3Access;
@@ -19,7 +21,7 @@ use crate::info::{
 };
 use crate::keys::{self, ObjectPath};
 use crate::service::{Caller, Gateway, handle, xattr_name};
-use crate::staging::{self, Temp};
+use crate::staging::Temp;
 use crate::tree;
 
 /// The largest object one PUT (or one part) may carry.
@@ -58,6 +60,36 @@ pub(crate) fn headers_of(
     }
 }
 
+/// The directory of a key's path, made when missing.
+async fn key_dir(
+    share: &Share,
+    caller: &Caller,
+    root: &FileHandle,
+    key: &str,
+    path: &ObjectPath<'_>,
+) -> S3Result<FileHandle> {
+    match tree::make_dirs(share, caller, root, &path.dirs).await {
+        Ok(dir) => Ok(dir),
+        Err(FsError::NotDir | FsError::Exists) => {
+            Err(conflict(key, "an object is where a directory must be"))
+        }
+        Err(e) => Err(fs(e, About::Object)),
+    }
+}
+
+/// What putting a file at a key's name in [`key_dir`] failing means:
+/// `None` to try again (a delete of a sibling removed the directory just
+/// made), or the error to answer.
+fn link_failed(e: FsError, key: &str, tries: u32) -> Option<s3s::S3Error> {
+    match e {
+        FsError::IsDir | FsError::Exists | FsError::NotEmpty => {
+            Some(conflict(key, "a directory of other objects has this name"))
+        }
+        FsError::NotFound | FsError::Stale if tries < 4 => None,
+        e => Some(fs(e, About::Object)),
+    }
+}
+
 /// Makes a filled temporary file stable, records `info` with it and moves
 /// it to `path`, replacing what was there. Returns the object's info as
 /// stored.
@@ -80,19 +112,12 @@ pub(crate) async fn publish(
     info.size = attrs.size;
     info.mtime = (attrs.mtime.secs, attrs.mtime.nanos);
     let record = [(xattr_name(OBJECT_XATTR), Some(info.to_xattr()))];
-    // A delete of a sibling may remove a directory just made; try again.
     let mut tries = 0;
     loop {
         tries += 1;
-        let dir = match tree::make_dirs(share, caller, root, &path.dirs).await {
-            Ok((dir, _)) => dir,
-            Err(FsError::NotDir | FsError::Exists) => {
-                return Err(conflict(key, "an object is where a directory must be"));
-            }
-            Err(e) => return Err(fs(e, About::Object)),
-        };
+        let dir = key_dir(share, caller, root, key, path).await?;
         // The object's record and its name land in one transaction.
-        match share
+        let linked = share
             .meta
             .publish(
                 &caller.ctx,
@@ -103,14 +128,59 @@ pub(crate) async fn publish(
                 &dir,
                 leaf.as_bytes(),
             )
-            .await
-        {
+            .await;
+        match linked {
             Ok(_) => break,
-            Err(FsError::IsDir | FsError::Exists | FsError::NotEmpty) => {
-                return Err(conflict(key, "a directory of other objects has this name"));
+            Err(e) => {
+                if let Some(e) = link_failed(e, key, tries) {
+                    return Err(e);
+                }
             }
-            Err(FsError::NotFound | FsError::Stale) if tries < 4 => continue,
-            Err(e) => return Err(fs(e, About::Object)),
+        }
+    }
+    sync(share).await?;
+    Ok(info)
+}
+
+/// Makes `content`, received whole, the object at `path` with `info`
+/// recorded beside it, replacing what was there, in one transaction, and
+/// syncs it. Returns the object's info as stored.
+pub(crate) async fn publish_content(
+    share: &Share,
+    caller: &Caller,
+    root: &FileHandle,
+    key: &str,
+    path: &ObjectPath<'_>,
+    mut content: DirectContent,
+    mut info: ObjectInfo,
+) -> S3Result<ObjectInfo> {
+    let leaf = path.leaf.ok_or_else(|| s3_error!(InternalError))?;
+    let mtime = dittofs_meta::Timestamp::now();
+    info.size = content.size();
+    info.mtime = (mtime.secs, mtime.nanos);
+    let record = [(xattr_name(OBJECT_XATTR), info.to_xattr())];
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let dir = key_dir(share, caller, root, key, path).await?;
+        let linked = share
+            .content
+            .publish(
+                &caller.ctx,
+                &mut content,
+                &dir,
+                leaf.as_bytes(),
+                mtime,
+                &record,
+            )
+            .await;
+        match linked {
+            Ok(_) => break,
+            Err(e) => {
+                if let Some(e) = link_failed(e, key, tries) {
+                    return Err(e);
+                }
+            }
         }
     }
     sync(share).await?;
@@ -146,8 +216,13 @@ pub(crate) async fn check_write_conditions(
     check_write_against(conditions, found.as_ref())
 }
 
-/// Makes the namespace changes so far survive a crash.
+/// Makes the namespace changes so far survive a crash of the machine,
+/// unless the share's durability is `none` (scratch data: nothing waits
+/// for a disk).
 pub(crate) async fn sync(share: &Share) -> S3Result<()> {
+    if share.content.durability() == Durability::None {
+        return Ok(());
+    }
     share.meta.sync().await.map_err(|e| {
         tracing::error!(error = %e, "metadata sync failed");
         s3_error!(InternalError)
@@ -209,36 +284,23 @@ pub(crate) async fn put(
         }));
     }
 
-    let temp = staging::create_temp(&share, &caller, &root)
-        .await
-        .map_err(|e| fs(e, About::Object))?;
-    let stored = async {
-        let w = body::ingest(
-            &share,
-            &caller,
-            &temp.file,
-            input.body,
-            &expected,
-            trailers.as_ref(),
-            MAX_PUT,
-        )
-        .await?;
-        let info = ObjectInfo {
-            etag: info::hex(&w.md5),
-            headers,
-            checksums: w.checksums,
-            ..ObjectInfo::default()
-        };
-        publish(&share, &caller, &root, &input.key, &path, &temp, info).await
-    }
-    .await;
-    let info = match stored {
-        Ok(i) => i,
-        Err(e) => {
-            temp.discard(&share, &caller).await;
-            return Err(e);
-        }
+    let writer = share.content.direct_writer(expected.length);
+    let (w, content) = body::ingest(
+        &caller,
+        writer,
+        input.body,
+        &expected,
+        trailers.as_ref(),
+        MAX_PUT,
+    )
+    .await?;
+    let info = ObjectInfo {
+        etag: info::hex(&w.md5),
+        headers,
+        checksums: w.checksums,
+        ..ObjectInfo::default()
     };
+    let info = publish_content(&share, &caller, &root, &input.key, &path, content, info).await?;
     let c = info.checksums;
     Ok(S3Response::new(PutObjectOutput {
         e_tag: Some(ETag::Strong(info.etag)),
@@ -284,7 +346,7 @@ async fn dir_object(
             }
         }
     }
-    let (dir, _) = match tree::make_dirs(share, caller, root, &path.dirs).await {
+    let dir = match tree::make_dirs(share, caller, root, &path.dirs).await {
         Ok(d) => d,
         Err(FsError::NotDir | FsError::Exists) => {
             return Err(conflict(key, "an object is where a directory must be"));

@@ -138,16 +138,11 @@ impl Gateway {
 
     /// The share's root directory.
     pub(crate) async fn root(&self, share: &Share) -> S3Result<FileHandle> {
-        let h = share
+        share
             .meta
-            .root_handle(&AuthContext::root())
+            .root_fh(&AuthContext::root())
             .await
-            .map_err(|e| fs(e, About::Bucket))?;
-        let (_, fh) = self
-            .registry
-            .resolve(&h)
-            .map_err(|e| fs(e, About::Bucket))?;
-        Ok(fh)
+            .map_err(|e| fs(e, About::Bucket))
     }
 }
 

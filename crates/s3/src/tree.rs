@@ -73,9 +73,8 @@ pub(crate) async fn make_dirs(
     caller: &Caller,
     root: &FileHandle,
     dirs: &[&str],
-) -> FsResult<(FileHandle, Inode)> {
+) -> FsResult<FileHandle> {
     let mut at = *root;
-    let mut inode = share.meta.getattr(&caller.ctx, root).await?;
     for d in dirs {
         let found = match child(share, caller, &at, d).await? {
             Some(i) => i,
@@ -102,9 +101,8 @@ pub(crate) async fn make_dirs(
             return Err(FsError::NotDir);
         }
         at = handle(share, &found);
-        inode = found;
     }
-    Ok((at, inode))
+    Ok(at)
 }
 
 /// Removes the directories of `dirs`, innermost first, while they are

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use dittofs_blocks::BlockId;
 
 use super::{begin, block, commit, create_many, create_one};
@@ -20,15 +21,11 @@ checks!(
     txn_merges_its_own_changes,
     block_refs_and_block_bytes,
     helpers_keep_refcounts,
+    inline_extents_keep_their_bytes,
 );
 
 fn ext(offset: u64, len: u64, n: u64) -> Extent {
-    Extent {
-        offset,
-        len,
-        block: block(n),
-        block_offset: n * 7,
-    }
+    Extent::in_block(offset, len, block(n), n * 7)
 }
 
 async fn put_all(store: &dyn MetadataStore, inode: InodeId, exts: &[Extent]) {
@@ -51,12 +48,22 @@ async fn overlap_is_half_open(store: Arc<dyn MetadataStore>) {
     let f = create_one(&*store, FileKind::Regular).await;
     let all = [
         ext(0, 10, 1),
-        ext(10, 10, 2),
+        Extent::inline(10, Bytes::from_static(b"0123456789")),
         ext(30, 10, 3),
         ext(100, 50, 4),
     ];
     // Put out of order: listings must still come in offset order.
-    put_all(&*store, f, &[all[2], all[0], all[3], all[1]]).await;
+    put_all(
+        &*store,
+        f,
+        &[
+            all[2].clone(),
+            all[0].clone(),
+            all[3].clone(),
+            all[1].clone(),
+        ],
+    )
+    .await;
     let cases: [(u64, u64, &[Extent]); 13] = [
         (0, u64::MAX, &all),
         (0, 1, &all[..1]),
@@ -99,7 +106,8 @@ async fn offsets_use_the_full_u64_range(store: Arc<dyn MetadataStore>) {
         ext(h + 100, 5, 4),
         ext(u64::MAX - 10, 10, 5),
     ];
-    put_all(&*store, f, &[all[4], all[2], all[0], all[3], all[1]]).await;
+    let shuffled = [4, 2, 0, 3, 1].map(|i| all[i].clone());
+    put_all(&*store, f, &shuffled).await;
     assert_eq!(
         query(&*store, f, 0, u64::MAX).await,
         all,
@@ -132,14 +140,15 @@ async fn offsets_use_the_full_u64_range(store: Arc<dyn MetadataStore>) {
         "txn: from 5 to the end"
     );
     tx.delete_extent(f, h - 10).await.expect("delete_extent");
-    let tail = Extent {
-        offset: u64::MAX - 20,
-        len: 5,
-        block: block(6),
-        block_offset: u64::MAX - 5,
-    };
+    let tail = Extent::in_block(u64::MAX - 20, 5, block(6), u64::MAX - 5);
     tx.put_extent(f, &tail).await.expect("put_extent");
-    let want = vec![all[0], all[1], all[3], tail, all[4]];
+    let want = vec![
+        all[0].clone(),
+        all[1].clone(),
+        all[3].clone(),
+        tail,
+        all[4].clone(),
+    ];
     assert_eq!(
         txn_query(&mut *tx, f, 0, u64::MAX).await,
         want,
@@ -465,12 +474,7 @@ async fn block_refs_and_block_bytes(store: Arc<dyn MetadataStore>) {
 
 fn new(offset: u64, len: u64, n: u64, block_offset: u64, size: u64) -> NewExtent {
     NewExtent {
-        extent: Extent {
-            offset,
-            len,
-            block: block(n),
-            block_offset,
-        },
+        extent: Extent::in_block(offset, len, block(n), block_offset),
         block_size: size,
     }
 }
@@ -481,6 +485,67 @@ async fn refs(store: &dyn MetadataStore, n: u64) -> Option<u64> {
         .await
         .expect("block_ref")
         .map(|r| r.refs)
+}
+
+/// Inline extents of every size come back byte for byte, are cut like any
+/// other, and count toward no block.
+async fn inline_extents_keep_their_bytes(store: Arc<dyn MetadataStore>) {
+    let f = create_one(&*store, FileKind::Regular).await;
+    let bytes = |n: usize, seed: u8| -> Bytes {
+        (0..n)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    };
+    let sizes = [1, 47, 48, 4096, crate::types::MAX_INLINE];
+    let mut at = 0;
+    let mut all = Vec::new();
+    for (i, n) in sizes.into_iter().enumerate() {
+        all.push(Extent::inline(at, bytes(n, i as u8)));
+        at += n as u64 + 100;
+    }
+    put_all(&*store, f, &all).await;
+    assert_eq!(
+        query(&*store, f, 0, u64::MAX).await,
+        all,
+        "inline extents as put"
+    );
+    assert_eq!(
+        block_bytes(&*store).await,
+        0,
+        "inline bytes are in no block"
+    );
+
+    // Overwrite the middle of the 4 KiB one: its head and tail stay inline.
+    let big = all[3].clone();
+    let mut tx = begin(&*store).await;
+    let rel = replace_range(
+        &mut *tx,
+        f,
+        big.offset + 10,
+        big.offset + 20,
+        &[new(big.offset + 10, 10, 9, 0, 10)],
+    )
+    .await
+    .expect("replace_range");
+    assert!(rel.is_empty());
+    commit(tx).await;
+    let got = query(&*store, f, big.offset, big.end()).await;
+    assert_eq!(
+        got,
+        vec![
+            big.slice(big.offset, big.offset + 10),
+            Extent::in_block(big.offset + 10, 10, block(9), 0),
+            big.slice(big.offset + 20, big.end()),
+        ],
+        "an inline extent cut around a block extent"
+    );
+    assert_eq!(refs(&*store, 9).await, Some(1));
+
+    let mut tx = begin(&*store).await;
+    let rel = truncate(&mut *tx, f, 0).await.expect("truncate");
+    assert_eq!(rel, vec![block(9)], "only the block is released");
+    commit(tx).await;
+    assert!(query(&*store, f, 0, u64::MAX).await.is_empty());
 }
 
 /// Two files share block X; one is partly overwritten with block Y, then
@@ -511,21 +576,11 @@ async fn helpers_keep_refcounts(store: Arc<dyn MetadataStore>) {
         .expect("replace_range");
     assert!(rel.is_empty(), "a split releases nothing");
     commit(tx).await;
-    let xe = |offset, len, block_offset| Extent {
-        offset,
-        len,
-        block: block(x),
-        block_offset,
-    };
-    let ye = Extent {
-        offset: 20,
-        len: 10,
-        block: block(y),
-        block_offset: 0,
-    };
+    let xe = |offset, len, block_offset| Extent::in_block(offset, len, block(x), block_offset);
+    let ye = Extent::in_block(20, 10, block(y), 0);
     assert_eq!(
         query(&*store, a, 0, u64::MAX).await,
-        vec![xe(0, 20, 0), ye, xe(30, 70, 30)],
+        vec![xe(0, 20, 0), ye.clone(), xe(30, 70, 30)],
         "A after the overwrite"
     );
     assert_eq!(

@@ -494,9 +494,9 @@ pub(crate) async fn dump(store: &dyn MetadataStore, roots: &[InodeId]) -> Dump {
             d.entries.insert(id, entries);
         } else {
             let exts = store.extents(id, 0, u64::MAX).await.expect("extents");
-            for e in &exts {
-                let r = store.block_ref(&e.block).await.expect("block_ref");
-                d.blocks.insert(e.block, r);
+            for id in exts.iter().filter_map(|e| e.block()) {
+                let r = store.block_ref(id).await.expect("block_ref");
+                d.blocks.insert(*id, r);
             }
             d.extents.insert(id, exts);
         }

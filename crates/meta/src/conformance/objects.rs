@@ -9,7 +9,7 @@ use super::{Fs, block, check_namespace, root_ctx};
 use crate::error::FsError;
 use crate::extents::NewExtent;
 use crate::handle::FileHandle;
-use crate::service::{CreateMode, FlushCommit, FlushRange};
+use crate::service::{CreateMode, FlushCommit, FlushRange, NewFile};
 use crate::store::MetadataStore;
 use crate::types::{AuthContext, BlockRef, Extent, MAX_XATTR_BYTES, SetAttrs, Timestamp};
 
@@ -19,6 +19,7 @@ checks!(
     clone_range_shares_blocks_and_counts_them,
     clone_range_cuts_at_the_source_end_and_keeps_holes,
     a_share_is_removed_only_when_empty,
+    publish_new_replaces_the_old_file_in_one_step,
 );
 
 fn b(s: &str) -> Bytes {
@@ -34,12 +35,7 @@ async fn write(fs: &Fs, fh: &FileHandle, new: &[(u64, u64, u64)]) {
             start: offset,
             end: offset + len,
             extents: vec![NewExtent {
-                extent: Extent {
-                    offset,
-                    len,
-                    block: block(n),
-                    block_offset: 0,
-                },
+                extent: Extent::in_block(offset, len, block(n), 0),
                 block_size: len,
             }],
         })
@@ -213,12 +209,7 @@ async fn clone_range_shares_blocks_and_counts_them(store: Arc<dyn MetadataStore>
         .await
         .expect("clone_range");
     let got = store.extents(c.inode, 0, u64::MAX).await.expect("extents");
-    let ext = |offset, len, n, block_offset| Extent {
-        offset,
-        len,
-        block: block(n),
-        block_offset,
-    };
+    let ext = |offset, len, n, block_offset| Extent::in_block(offset, len, block(n), block_offset);
     assert_eq!(
         got,
         vec![
@@ -275,12 +266,7 @@ async fn clone_range_cuts_at_the_source_end_and_keeps_holes(store: Arc<dyn Metad
             .extents(dst.inode, 0, u64::MAX)
             .await
             .expect("extents"),
-        vec![Extent {
-            offset: 1005,
-            len: 10,
-            block: block(1),
-            block_offset: 0,
-        }],
+        vec![Extent::in_block(1005, 10, block(1), 0)],
         "the hole stays a hole"
     );
     let (dir, _) = fs.mkdir(&root, "dir").await;
@@ -348,4 +334,110 @@ async fn a_share_is_removed_only_when_empty(store: Arc<dyn MetadataStore>) {
     let keep_root = keep.root().await;
     check_namespace(&*store, &[keep_root.inode]).await;
     assert_eq!(store.stats().await.expect("stats").inodes, 1);
+}
+
+/// A file made whole (inline bytes and a block) replaces the file at its
+/// name: the old one's blocks are let go, the new one is there with its
+/// attributes; a directory at the name, a stranger and a bad name are
+/// refused without changing anything.
+async fn publish_new_replaces_the_old_file_in_one_step(store: Arc<dyn MetadataStore>) {
+    let fs = Fs::open(store.clone(), "/export").await;
+    let root = fs.root().await;
+    let (old, _) = fs.create(&root, "obj").await;
+    write(&fs, &old, &[(0, 100, 1)]).await;
+    let content = [
+        NewExtent::inline(Extent::inline(0, b("head"))),
+        NewExtent {
+            extent: Extent::in_block(4, 50, block(2), 0),
+            block_size: 50,
+        },
+    ];
+    let xattrs = [(b("user.etag"), b("abc"))];
+    let file = |content, size, xattrs| NewFile {
+        content,
+        size,
+        mtime: Timestamp {
+            secs: 1_000,
+            nanos: 5,
+        },
+        xattrs,
+    };
+    let made = fs
+        .svc
+        .publish_new(&root_ctx(), &root, b"obj", &file(&content, 60, &xattrs))
+        .await
+        .expect("publish_new over a file");
+    assert_eq!(made.size, 60);
+    assert_eq!(
+        made.mtime,
+        Timestamp {
+            secs: 1_000,
+            nanos: 5
+        }
+    );
+    assert_eq!(made.nlink, 1);
+    assert_eq!(made.xattrs.get(&b("user.etag")), Some(&b("abc")));
+    let found = fs
+        .lookup(&root, "obj")
+        .await
+        .expect("the new file at the name");
+    assert_eq!(found.id, made.id);
+    assert_ne!(found.id, old.inode, "a new inode, not the old one changed");
+    assert!(
+        store
+            .get_inode(old.inode)
+            .await
+            .expect("get_inode")
+            .is_none(),
+        "the old file is gone"
+    );
+    assert_eq!(
+        refs(&*store, 1).await,
+        None,
+        "the old file's block is let go"
+    );
+    assert_eq!(refs(&*store, 2).await, Some(1));
+    assert_eq!(
+        store.extents(made.id, 0, u64::MAX).await.expect("extents"),
+        content.iter().map(|n| n.extent.clone()).collect::<Vec<_>>()
+    );
+
+    let (dir, _) = fs.mkdir(&root, "dir").await;
+    let stranger = AuthContext::new(4242, 4242, vec![]);
+    let refused = [
+        (
+            fs.svc
+                .publish_new(&root_ctx(), &root, b"dir", &file(&[], 0, &[]))
+                .await,
+            FsError::IsDir,
+        ),
+        (
+            fs.svc
+                .publish_new(&stranger, &dir, b"obj", &file(&[], 0, &[]))
+                .await,
+            FsError::AccessDenied,
+        ),
+        (
+            fs.svc
+                .publish_new(&root_ctx(), &root, b"a/b", &file(&[], 0, &[]))
+                .await,
+            FsError::Invalid,
+        ),
+        (
+            fs.svc
+                .publish_new(&root_ctx(), &root, b"obj", &file(&content, 10, &[]))
+                .await,
+            FsError::Invalid,
+        ),
+    ];
+    for (got, want) in refused {
+        let got = got.err().map(|e| e.to_string());
+        assert_eq!(got, Some(want.to_string()));
+    }
+    assert_eq!(
+        fs.lookup(&root, "obj").await.map(|i| i.id),
+        Some(made.id),
+        "refusals changed nothing"
+    );
+    check_namespace(&*store, &[root.inode]).await;
 }

@@ -22,12 +22,7 @@ async fn write(fs: &Fs, fh: &FileHandle, new: &[(u64, u64, u64)]) {
     let exts: Vec<NewExtent> = new
         .iter()
         .map(|&(offset, len, n)| NewExtent {
-            extent: Extent {
-                offset,
-                len,
-                block: block(n),
-                block_offset: n,
-            },
+            extent: Extent::in_block(offset, len, block(n), n),
             block_size: 1 << 20,
         })
         .collect();
@@ -55,6 +50,27 @@ async fn write(fs: &Fs, fh: &FileHandle, new: &[(u64, u64, u64)]) {
         .expect("commit_flush");
 }
 
+/// Puts `bytes` at `offset` of the file, inline.
+async fn write_inline(fs: &Fs, fh: &FileHandle, offset: u64, bytes: &'static [u8]) {
+    let end = offset + bytes.len() as u64;
+    let flush = FlushCommit {
+        ranges: vec![FlushRange {
+            start: offset,
+            end,
+            extents: vec![NewExtent::inline(Extent::inline(
+                offset,
+                bytes::Bytes::from_static(bytes),
+            ))],
+        }],
+        size: end,
+        mtime: Timestamp::now(),
+    };
+    fs.svc
+        .commit_flush(fh.inode, &flush)
+        .await
+        .expect("commit_flush inline");
+}
+
 /// What the first session leaves for the next ones to check.
 struct Session {
     roots: Vec<InodeId>,
@@ -76,6 +92,9 @@ async fn populate(store: Arc<dyn MetadataStore>) -> Session {
     let (b, _) = export.create(&deep, "b").await;
     write(&export, &b, &[(0, 4096, 2), (4096, 4096, 3)]).await;
     write(&export, &b, &[(1000, 10, 4)]).await;
+    let (small, _) = export.create(&deep, "small").await;
+    write_inline(&export, &small, 0, b"a small file's bytes, kept inline").await;
+    write_inline(&export, &small, 2, b"SMALL").await;
     export
         .svc
         .link(&ctx, &a, &root, b"hard")

@@ -31,12 +31,7 @@ checks!(
 /// Maps `len` bytes of block `n` (of that size) at offset 0 of the file.
 async fn write(fs: &Fs, fh: &FileHandle, n: u64, len: u64) {
     let e = NewExtent {
-        extent: Extent {
-            offset: 0,
-            len,
-            block: block(n),
-            block_offset: 0,
-        },
+        extent: Extent::in_block(0, len, block(n), 0),
         block_size: len,
     };
     let flush = FlushCommit {
@@ -389,12 +384,7 @@ async fn a_block_moved_within_one_flush_is_kept(store: Arc<dyn MetadataStore>) {
     let (f, _) = fs.create(&root, "f").await;
     write(&fs, &f, 1, 10).await;
     let extent = |offset, n| NewExtent {
-        extent: Extent {
-            offset,
-            len: 10,
-            block: block(n),
-            block_offset: 0,
-        },
+        extent: Extent::in_block(offset, 10, block(n), 0),
         block_size: 10,
     };
     let flush = FlushCommit {

@@ -69,7 +69,7 @@ async fn assert_base(store: &dyn MetadataStore, b: &Base, new_id: InodeId, when:
         .extents(b.file.id, 0, u64::MAX)
         .await
         .expect("extents");
-    assert_eq!(exts, vec![b.ext], "{when}: extents changed");
+    assert_eq!(exts, vec![b.ext.clone()], "{when}: extents changed");
     let r0 = store.block_ref(&block(0)).await.expect("block_ref");
     assert_eq!(
         r0,
@@ -141,12 +141,7 @@ async fn write_all(tx: &mut dyn MetaTxn, b: &Base) -> InodeId {
         "txn sees its remove"
     );
 
-    let ext = Extent {
-        offset: 100,
-        len: 50,
-        block: block(1),
-        block_offset: 0,
-    };
+    let ext = Extent::in_block(100, 50, block(1), 0);
     tx.put_extent(file.id, &ext).await.expect("put_extent");
     tx.delete_extent(file.id, 0).await.expect("delete_extent");
     assert_eq!(
@@ -191,12 +186,7 @@ async fn writes_are_private_until_commit(store: Arc<dyn MetadataStore>) {
         .expect("get_inode")
         .expect("file");
     let old = entry(b"old", file_id, 3);
-    let ext = Extent {
-        offset: 0,
-        len: 100,
-        block: block(0),
-        block_offset: 0,
-    };
+    let ext = Extent::in_block(0, 100, block(0), 0);
     let mut tx = begin(&*store).await;
     tx.put_entry(dir, &old).await.expect("put_entry");
     tx.put_extent(file_id, &ext).await.expect("put_extent");
@@ -247,7 +237,7 @@ async fn writes_are_private_until_commit(store: Arc<dyn MetadataStore>) {
     );
     assert_eq!(
         tx.extents(file_id, 0, u64::MAX).await.expect("extents"),
-        vec![b.ext],
+        vec![b.ext.clone()],
         "rolled-back extents seen by a txn"
     );
     assert!(

@@ -40,7 +40,13 @@ pub enum SpecialFile {
 }
 
 /// A new inode owned by the caller, in `dir`.
-fn fresh_inode(ctx: &AuthContext, dir: &Inode, id: u64, kind: FileKind, mode: u32) -> Inode {
+pub(super) fn fresh_inode(
+    ctx: &AuthContext,
+    dir: &Inode,
+    id: u64,
+    kind: FileKind,
+    mode: u32,
+) -> Inode {
     let now = Timestamp::now();
     let mut mode = mode & MODE_MASK;
     // BSD group semantics in set-gid directories: new entries take the
@@ -121,7 +127,7 @@ async fn prepare(
 }
 
 /// Adds `child` under `name` and stamps the directory.
-async fn link_into(
+pub(super) async fn link_into(
     tx: &mut dyn MetaTxn,
     dir: &mut Inode,
     name: &[u8],

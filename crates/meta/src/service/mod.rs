@@ -29,6 +29,7 @@ pub use access::{
 pub use clients::{BadCidr, Cidr, ClientRules};
 pub use create::{CreateMode, SpecialFile};
 pub use names::MAX_NAME_LEN;
+pub use objects::NewFile;
 pub use readdir::{DirListing, ListedEntry};
 pub use write::{FlushCommit, FlushRange, WriteOutcome};
 
@@ -179,6 +180,7 @@ pub struct MetadataService {
     options: ShareOptions,
     hooks: OnceLock<Arc<dyn DataHooks>>,
     holds: holds::Holds,
+    root_generation: OnceLock<u32>,
 }
 
 /// A transaction that hit a conflict is retried this many times.
@@ -239,6 +241,7 @@ impl MetadataService {
             options,
             hooks: OnceLock::new(),
             holds: Default::default(),
+            root_generation: OnceLock::new(),
         };
         svc.root = match svc.store.share_root(name).await? {
             Some(root) => root,
@@ -348,13 +351,30 @@ impl MetadataService {
 
     /// The share's root handle, for a client the share admits (MOUNT).
     pub async fn root_handle(&self, ctx: &AuthContext) -> FsResult<HandleBytes> {
+        let fh = self.root_fh(ctx).await?;
+        Ok(self.key.seal(&fh))
+    }
+
+    /// The share's root directory, for a caller the share admits. Its
+    /// generation is read once: a share's root is never replaced.
+    pub async fn root_fh(&self, ctx: &AuthContext) -> FsResult<FileHandle> {
         self.effective(ctx)?;
-        let root = self
-            .store
-            .get_inode(self.root)
-            .await?
-            .ok_or(FsError::Stale)?;
-        Ok(self.handle_of(&root))
+        let generation = match self.root_generation.get() {
+            Some(g) => *g,
+            None => {
+                let root = self
+                    .store
+                    .get_inode(self.root)
+                    .await?
+                    .ok_or(FsError::Stale)?;
+                *self.root_generation.get_or_init(|| root.generation)
+            }
+        };
+        Ok(FileHandle {
+            share: self.share,
+            inode: self.root,
+            generation,
+        })
     }
 
     /// The identity the share acts on behalf of, after the client rules

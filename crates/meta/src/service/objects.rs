@@ -10,9 +10,11 @@ use crate::handle::FileHandle;
 use crate::store::MetaTxn;
 use crate::types::{AuthContext, FileKind, Inode, MAX_XATTR_BYTES, MAX_XATTR_NAME, Timestamp};
 
-use super::access::{R, W, X, is_owner, require, require_data};
-use super::names::{Name, parse};
-use super::{MetadataService, load, transact};
+use super::access::{R, W, X, check_sticky, is_owner, require, require_data};
+use super::create::{fresh_inode, link_into};
+use super::names::{Name, parse, parse_new};
+use super::remove::drop_link;
+use super::{MetadataService, load, load_dir, transact};
 
 fn check_xattr_names(changes: &[(Bytes, Option<Bytes>)]) -> FsResult<()> {
     if changes
@@ -48,6 +50,18 @@ async fn apply_xattrs(
     inode.ctime = Timestamp::now();
     tx.put_inode(&inode).await?;
     Ok(inode)
+}
+
+/// A regular file made whole elsewhere, for
+/// [`MetadataService::publish_new`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewFile<'a> {
+    /// Its extents: inline, or in blocks already stored.
+    pub content: &'a [NewExtent],
+    pub size: u64,
+    /// Its modification (and change) time.
+    pub mtime: Timestamp,
+    pub xattrs: &'a [(Bytes, Bytes)],
 }
 
 fn regular(inode: Inode) -> FsResult<Inode> {
@@ -115,6 +129,75 @@ impl MetadataService {
             self.after_unlink(u).await?;
         }
         Ok(self.present(inode))
+    }
+
+    /// Creates the regular file `new` (its extents were written straight
+    /// into the stores by the content layer) and links it at `name` in
+    /// `dir`, replacing the file there, as one transaction: how an object
+    /// gateway publishes an object it received whole. Nothing is visible
+    /// before the commit, so a reader sees the old file or the new one.
+    pub async fn publish_new(
+        &self,
+        ctx: &AuthContext,
+        dir: &FileHandle,
+        name: &[u8],
+        new: &NewFile<'_>,
+    ) -> FsResult<Inode> {
+        self.check_share(dir)?;
+        let ctx = self.effective(ctx)?;
+        super::check_size(new.size)?;
+        let name = parse_new(name)?;
+        if new
+            .xattrs
+            .iter()
+            .any(|(n, _)| n.is_empty() || n.len() > MAX_XATTR_NAME)
+        {
+            return Err(FsError::Invalid);
+        }
+        if new
+            .xattrs
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+            > MAX_XATTR_BYTES
+        {
+            return Err(FsError::NoSpace);
+        }
+        if new.content.iter().any(|e| e.extent.end() > new.size) {
+            return Err(FsError::Invalid);
+        }
+        let (file, unlinked) = transact!(self, |tx| {
+            // The directory first: stores that queue transactions by the
+            // first inode they touch (PostgreSQL) rely on it.
+            let mut d = load_dir(tx, dir).await?;
+            self.writable()?;
+            require(&ctx, &d, W | X)?;
+            let mut unlinked = None;
+            if let Some(entry) = tx.lookup(d.id, name).await? {
+                let old = tx.get_inode(entry.inode).await?.ok_or(FsError::NotFound)?;
+                if old.is_dir() {
+                    return Err(FsError::IsDir);
+                }
+                check_sticky(&ctx, &d, &old)?;
+                tx.remove_entry(d.id, name).await?;
+                unlinked = Some(drop_link(tx, &self.holds, old).await?);
+            }
+            let id = tx.allocate_inode_id().await?;
+            let mut file = fresh_inode(&ctx, &d, id, FileKind::Regular, 0o644);
+            file.size = new.size;
+            (file.atime, file.mtime, file.ctime) = (new.mtime, new.mtime, new.mtime);
+            file.xattrs = new.xattrs.iter().cloned().collect();
+            // A new inode has no extents: nothing is released.
+            extents::replace_range(tx, id, 0, new.size, new.content).await?;
+            tx.put_inode(&file).await?;
+            link_into(tx, &mut d, name, &file).await?;
+            tx.put_inode(&d).await?;
+            Ok((file, unlinked))
+        })?;
+        if let Some(u) = unlinked {
+            self.after_unlink(u).await?;
+        }
+        Ok(file)
     }
 
     /// Up to `limit` entries of a directory after the name `after` (from
@@ -196,20 +279,23 @@ impl MetadataService {
             for e in tx.extents(s.id, src_offset, src_end).await? {
                 let from = e.offset.max(src_offset);
                 let to = e.end().min(src_end);
-                let block = tx.block_ref(&e.block).await?.ok_or_else(|| {
-                    FsError::Store(crate::error::StoreError::Corrupt(format!(
-                        "extent of inode {} points at a block with no reference count",
-                        s.id
-                    )))
-                })?;
+                let block_size = match e.block() {
+                    Some(id) => {
+                        tx.block_ref(id)
+                            .await?
+                            .ok_or_else(|| {
+                                FsError::Store(crate::error::StoreError::Corrupt(format!(
+                                    "extent of inode {} points at a block with no reference count",
+                                    s.id
+                                )))
+                            })?
+                            .size
+                    }
+                    None => 0,
+                };
                 new.push(NewExtent {
-                    extent: crate::types::Extent {
-                        offset: from - src_offset + dst_offset,
-                        len: to - from,
-                        block: e.block,
-                        block_offset: e.block_offset + (from - e.offset),
-                    },
-                    block_size: block.size,
+                    extent: e.slice(from, to).moved_to(from - src_offset + dst_offset),
+                    block_size,
                 });
             }
             let released = extents::replace_range(tx, d.id, dst_offset, end, &new).await?;

@@ -27,7 +27,11 @@ pub(super) enum Unlinked {
 
 /// Drops one link to `inode` (already removed from its directory); deletes
 /// the inode and its content when it was the last.
-async fn drop_link(tx: &mut dyn MetaTxn, holds: &Holds, mut inode: Inode) -> FsResult<Unlinked> {
+pub(super) async fn drop_link(
+    tx: &mut dyn MetaTxn,
+    holds: &Holds,
+    mut inode: Inode,
+) -> FsResult<Unlinked> {
     let last = inode.is_dir() || inode.nlink <= 1;
     if last && !inode.is_dir() && holds.is_held(inode.id) {
         inode.nlink = 0;

@@ -1,6 +1,8 @@
-//! Parts of an upload: UploadPart and UploadPartCopy. A part is written
-//! like an object, to a temporary name in the upload's directory, made
-//! stable and renamed to its number.
+//! Parts of an upload: UploadPart and UploadPartCopy, each a file named by
+//! its number in the upload's directory. UploadPart's body goes straight
+//! into the stores and becomes that file in one transaction, as a PUT's
+//! does; UploadPartCopy fills a temporary file, makes it stable and
+//! renames it to its number.
 
 use dittofs_meta::{FileHandle, FileKind, Timestamp};
 use dittofs_runtime::Share;
@@ -113,22 +115,39 @@ pub(crate) async fn upload_part(
     }
     .with_headers(&headers)
     .with_algorithm(i.checksum_algorithm.as_ref());
-    let share = f.share.clone();
-    let body = i.body;
-    let info = store_part(&f, &caller, i.part_number, async |fh: &FileHandle| {
-        let w = body::ingest(
-            &share,
-            &caller,
-            fh,
-            body,
-            &expected,
-            trailers.as_ref(),
-            MAX_PUT,
-        )
-        .await?;
-        Ok((info::hex(&w.md5), w.checksums))
-    })
+    let share = &f.share;
+    let writer = share.content.direct_writer(expected.length);
+    let (w, mut content) = body::ingest(
+        &caller,
+        writer,
+        i.body,
+        &expected,
+        trailers.as_ref(),
+        MAX_PUT,
+    )
     .await?;
+    let mtime = Timestamp::now();
+    let info = ObjectInfo {
+        etag: info::hex(&w.md5),
+        size: content.size(),
+        mtime: (mtime.secs, mtime.nanos),
+        checksums: w.checksums,
+        ..ObjectInfo::default()
+    };
+    // A part sent again replaces the one before, in one step.
+    share
+        .content
+        .publish(
+            &caller.ctx,
+            &mut content,
+            &f.dir,
+            part_name(i.part_number).as_bytes(),
+            mtime,
+            &[(xattr_name(OBJECT_XATTR), info.to_xattr())],
+        )
+        .await
+        .map_err(|e| fs(e, About::Upload))?;
+    sync(share).await?;
     let c = info.checksums;
     Ok(S3Response::new(UploadPartOutput {
         e_tag: Some(ETag::Strong(info.etag)),

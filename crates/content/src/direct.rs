@@ -1,0 +1,306 @@
+//! Content written whole, straight into the stores: for a writer that makes
+//! a new file in one go and publishes it with one metadata transaction (an
+//! S3 PUT or part). Nothing goes through the journal or the dirty map, so
+//! the bytes are written once: each window of `block_size` becomes a block
+//! as soon as it is full (hashed and stored while the next one arrives),
+//! and what remains becomes a last block or, when the whole file is small,
+//! an inline extent that the publishing transaction carries. A small file
+//! then costs one metadata transaction and one metadata sync, and no block.
+//!
+//! Until it is published the content belongs to no file; blocks stored for
+//! content that is dropped instead are reclaimed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use dittofs_blocks::{BlockError, BlockId};
+use dittofs_meta::extents::NewExtent;
+use dittofs_meta::{
+    AuthContext, Extent, FileHandle, FsError, FsResult, Inode, MAX_INLINE, NewFile, Timestamp,
+};
+use tokio::task::JoinSet;
+
+use crate::ContentService;
+use crate::core::Core;
+use crate::flush::hash;
+
+/// Blocks of one writer being hashed and stored at once.
+const UPLOADS: usize = 2;
+/// How long an append waits for memory before the caller is pushed back.
+const PATIENCE: Duration = Duration::from_secs(1);
+
+/// A stored block: (window index, id, length, whether this writer put it).
+type Stored = (u64, BlockId, u64, bool);
+
+/// A new file's content being written, from offset 0 on.
+pub struct DirectWriter {
+    core: Arc<Core>,
+    pending: BytesMut,
+    size: u64,
+    windows: u64,
+    uploads: JoinSet<FsResult<Stored>>,
+    stored: Vec<Stored>,
+    expected: Option<u64>,
+}
+
+/// Content ready to publish: extents of blocks already stored (or inline).
+pub struct DirectContent {
+    core: Arc<Core>,
+    extents: Vec<NewExtent>,
+    size: u64,
+    /// Blocks this content stored, reclaimed unless it is published.
+    put: Vec<BlockId>,
+}
+
+impl ContentService {
+    /// Starts writing a new file's whole content straight into the stores;
+    /// [`publish`](Self::publish) makes it a file. `size_hint` is the size
+    /// the content is expected to have, if known.
+    pub fn direct_writer(&self, size_hint: Option<u64>) -> DirectWriter {
+        DirectWriter {
+            core: self.core.clone(),
+            pending: BytesMut::new(),
+            size: 0,
+            windows: 0,
+            uploads: JoinSet::new(),
+            stored: Vec::new(),
+            expected: size_hint,
+        }
+    }
+
+    /// Makes `content` a new regular file at `name` in `dir`, modified at
+    /// `mtime`, with extended attributes `xattrs`, replacing the file there,
+    /// in one metadata transaction (`MetadataService::publish_new`). The
+    /// metadata store is not synced: the caller does that once it has
+    /// nothing else to change. After a failure `content` may be published
+    /// again (or dropped, which reclaims its blocks).
+    pub async fn publish(
+        &self,
+        ctx: &AuthContext,
+        content: &mut DirectContent,
+        dir: &FileHandle,
+        name: &[u8],
+        mtime: Timestamp,
+        xattrs: &[(Bytes, Bytes)],
+    ) -> FsResult<Inode> {
+        let core = &self.core;
+        let mut ids: Vec<BlockId> = content
+            .extents
+            .iter()
+            .filter_map(|n| n.extent.block().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // Reclamation deletes a block only under its lock after seeing no
+        // reference; holding the locks from this check to the commit means
+        // every block is there when the file starts pointing at it.
+        let locks = core.block_locks.lock_all(ids.iter().copied()).await;
+        let lease = core.store().lease_blocks(&ids).await?;
+        for id in &ids {
+            if core.store().block_ref(id).await?.is_none() && !core.blocks.contains(id).await? {
+                // Reclaimed after this writer found it stored or put it:
+                // the bytes are gone, the client has to send them again.
+                tracing::warn!(block = %id, "a block of new content was reclaimed before it was published");
+                return Err(FsError::Busy);
+            }
+        }
+        let published = core
+            .meta
+            .publish_new(
+                ctx,
+                dir,
+                name,
+                &NewFile {
+                    content: &content.extents,
+                    size: content.size,
+                    mtime,
+                    xattrs,
+                },
+            )
+            .await;
+        drop(lease);
+        drop(locks);
+        if published.is_ok() {
+            content.put.clear();
+        }
+        published
+    }
+}
+
+impl DirectWriter {
+    /// Bytes taken so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends `data`. `Busy` when memory stayed full: nothing was taken,
+    /// and the same data may be appended again.
+    pub async fn append(&mut self, data: Bytes) -> FsResult<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let n = data.len() as u64;
+        if self
+            .size
+            .checked_add(n)
+            .is_none_or(|e| e > crate::MAX_FILE_SIZE)
+        {
+            return Err(FsError::FileTooLarge);
+        }
+        if !self.core.budget.reserve(n, PATIENCE).await {
+            return Err(FsError::Busy);
+        }
+        self.size += n;
+        let window = self.core.block_size as usize;
+        let mut data = data;
+        while !data.is_empty() {
+            let take = (window - self.pending.len()).min(data.len());
+            if self.pending.is_empty() && take == window {
+                // A whole window in one piece: no copy.
+                self.store_window(data.split_to(take)).await?;
+                continue;
+            }
+            if self.pending.capacity() == 0 {
+                // The window's bytes, or as many as the content is expected
+                // to have left: never grown (copied) as it fills, and never
+                // a whole window for a small file.
+                let start = self.windows * window as u64;
+                let left = self
+                    .expected
+                    .map_or(window as u64, |e| e.saturating_sub(start));
+                self.pending
+                    .reserve((left.clamp(take as u64, window as u64)) as usize);
+            }
+            self.pending.extend_from_slice(&data.split_to(take));
+            if self.pending.len() == window {
+                let full = std::mem::take(&mut self.pending).freeze();
+                self.store_window(full).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hashes and stores one window's bytes in the background, after
+    /// waiting for room among this writer's uploads.
+    async fn store_window(&mut self, data: Bytes) -> FsResult<()> {
+        while self.uploads.len() >= UPLOADS {
+            self.join_one().await?;
+        }
+        let index = self.windows;
+        self.windows += 1;
+        let core = self.core.clone();
+        self.uploads.spawn(async move {
+            let len = data.len() as u64;
+            let stored = store_block(&core, data).await;
+            core.budget.release(len);
+            stored.map(|(id, put)| (index, id, len, put))
+        });
+        Ok(())
+    }
+
+    async fn join_one(&mut self) -> FsResult<()> {
+        if let Some(r) = self.uploads.join_next().await {
+            let stored = r.map_err(|e| unavailable(format!("block upload task: {e}")))??;
+            self.stored.push(stored);
+        }
+        Ok(())
+    }
+
+    /// Stores what remains and waits for every block: the content, ready
+    /// to publish.
+    pub async fn finish(mut self) -> FsResult<DirectContent> {
+        let rest = std::mem::take(&mut self.pending).freeze();
+        let inline = self.size <= MAX_INLINE as u64;
+        if !rest.is_empty() {
+            if inline {
+                self.core.budget.release(rest.len() as u64);
+            } else {
+                self.store_window(rest.clone()).await?;
+            }
+        }
+        while !self.uploads.is_empty() {
+            self.join_one().await?;
+        }
+        let window = self.core.block_size;
+        let mut stored = std::mem::take(&mut self.stored);
+        stored.sort_unstable_by_key(|s| s.0);
+        let mut extents: Vec<NewExtent> = stored
+            .iter()
+            .map(|&(index, id, len, _)| NewExtent {
+                extent: Extent::in_block(index * window, len, id, 0),
+                block_size: len,
+            })
+            .collect();
+        if inline && !rest.is_empty() {
+            extents.push(NewExtent::inline(Extent::inline(0, rest)));
+        }
+        let put = stored.iter().filter(|s| s.3).map(|s| s.1).collect();
+        Ok(DirectContent {
+            core: self.core.clone(),
+            extents,
+            size: self.size,
+            put,
+        })
+    }
+}
+
+impl Drop for DirectWriter {
+    fn drop(&mut self) {
+        // Abandoned (a failed or cut-off upload): what it stored goes.
+        self.core.budget.release(self.pending.len() as u64);
+        let mut uploads = std::mem::take(&mut self.uploads);
+        let mut put: Vec<BlockId> = self.stored.iter().filter(|s| s.3).map(|s| s.1).collect();
+        if uploads.is_empty() && put.is_empty() {
+            return;
+        }
+        let core = self.core.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                while let Some(r) = uploads.join_next().await {
+                    if let Ok(Ok((_, id, _, true))) = r {
+                        put.push(id);
+                    }
+                }
+                core.reclaim(put).await;
+            });
+        }
+    }
+}
+
+impl DirectContent {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl Drop for DirectContent {
+    fn drop(&mut self) {
+        let mut put = std::mem::take(&mut self.put);
+        if put.is_empty() {
+            return;
+        }
+        put.sort_unstable();
+        put.dedup();
+        let core = self.core.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { core.reclaim(put).await });
+        }
+    }
+}
+
+fn unavailable(detail: String) -> FsError {
+    FsError::Block(BlockError::Unavailable(detail))
+}
+
+/// Hashes `data` and stores it unless the metadata store already
+/// references a block with those bytes. Returns its id and whether it was
+/// put.
+async fn store_block(core: &Core, data: Bytes) -> FsResult<(BlockId, bool)> {
+    let (id, data) = hash(data).await?;
+    if core.store().block_ref(&id).await?.is_some() {
+        return Ok((id, false));
+    }
+    core.blocks.put(&id, data).await?;
+    Ok((id, true))
+}
