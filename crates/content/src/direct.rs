@@ -42,6 +42,9 @@ pub struct DirectWriter {
     uploads: JoinSet<FsResult<Stored>>,
     stored: Vec<Stored>,
     expected: Option<u64>,
+    /// Full windows kept back while the whole might still be small enough
+    /// to go inline (a block size below `MAX_INLINE`).
+    held: Vec<Bytes>,
 }
 
 /// Content ready to publish: extents of blocks already stored (or inline).
@@ -66,6 +69,7 @@ impl ContentService {
             uploads: JoinSet::new(),
             stored: Vec::new(),
             expected: size_hint,
+            held: Vec::new(),
         }
     }
 
@@ -158,7 +162,7 @@ impl DirectWriter {
             let take = (window - self.pending.len()).min(data.len());
             if self.pending.is_empty() && take == window {
                 // A whole window in one piece: no copy.
-                self.store_window(data.split_to(take)).await?;
+                self.full_window(data.split_to(take)).await?;
                 continue;
             }
             if self.pending.capacity() == 0 {
@@ -175,10 +179,22 @@ impl DirectWriter {
             self.pending.extend_from_slice(&data.split_to(take));
             if self.pending.len() == window {
                 let full = std::mem::take(&mut self.pending).freeze();
-                self.store_window(full).await?;
+                self.full_window(full).await?;
             }
         }
         Ok(())
+    }
+
+    /// A window is full: stored, unless the content may still go inline.
+    async fn full_window(&mut self, data: Bytes) -> FsResult<()> {
+        if self.size <= MAX_INLINE as u64 {
+            self.held.push(data);
+            return Ok(());
+        }
+        for held in std::mem::take(&mut self.held) {
+            self.store_window(held).await?;
+        }
+        self.store_window(data).await
     }
 
     /// Hashes and stores one window's bytes in the background, after
@@ -210,15 +226,24 @@ impl DirectWriter {
     /// Stores what remains and waits for every block: the content, ready
     /// to publish.
     pub async fn finish(mut self) -> FsResult<DirectContent> {
-        let rest = std::mem::take(&mut self.pending).freeze();
         let inline = self.size <= MAX_INLINE as u64;
-        if !rest.is_empty() {
-            if inline {
-                self.core.budget.release(rest.len() as u64);
-            } else {
-                self.store_window(rest.clone()).await?;
+        let mut rest = std::mem::take(&mut self.held);
+        rest.push(std::mem::take(&mut self.pending).freeze());
+        let rest = if inline {
+            self.core.budget.release(self.size);
+            let mut all = BytesMut::with_capacity(self.size as usize);
+            for piece in &rest {
+                all.extend_from_slice(piece);
             }
-        }
+            all.freeze()
+        } else {
+            for piece in rest {
+                if !piece.is_empty() {
+                    self.store_window(piece).await?;
+                }
+            }
+            Bytes::new()
+        };
         while !self.uploads.is_empty() {
             self.join_one().await?;
         }
@@ -248,7 +273,8 @@ impl DirectWriter {
 impl Drop for DirectWriter {
     fn drop(&mut self) {
         // Abandoned (a failed or cut-off upload): what it stored goes.
-        self.core.budget.release(self.pending.len() as u64);
+        let kept: usize = self.held.iter().map(|h| h.len()).sum();
+        self.core.budget.release((self.pending.len() + kept) as u64);
         let mut uploads = std::mem::take(&mut self.uploads);
         let mut put: Vec<BlockId> = self.stored.iter().filter(|s| s.3).map(|s| s.1).collect();
         if uploads.is_empty() && put.is_empty() {
@@ -303,4 +329,127 @@ async fn store_block(core: &Core, data: Bytes) -> FsResult<(BlockId, bool)> {
     }
     core.blocks.put(&id, data).await?;
     Ok((id, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Share, WINDOW, share};
+
+    fn bytes(n: usize, seed: u8) -> Bytes {
+        (0..n)
+            .map(|i| {
+                (i as u8)
+                    .wrapping_mul(7)
+                    .wrapping_add(seed ^ (i >> 12) as u8)
+            })
+            .collect()
+    }
+
+    /// Writes `data` in pieces of `piece` bytes and publishes it at `name`.
+    async fn put(s: &Share, name: &str, data: &Bytes, piece: usize) -> Inode {
+        let mut w = s.content.direct_writer(Some(data.len() as u64));
+        for c in data.chunks(piece) {
+            w.append(Bytes::copy_from_slice(c)).await.expect("append");
+        }
+        let mut content = w.finish().await.expect("finish");
+        let now = Timestamp::now();
+        s.content
+            .publish(
+                &AuthContext::root(),
+                &mut content,
+                &s.root,
+                name.as_bytes(),
+                now,
+                &[],
+            )
+            .await
+            .expect("publish")
+    }
+
+    async fn read(s: &Share, inode: &Inode) -> Bytes {
+        let fh = FileHandle {
+            share: s.root.share,
+            inode: inode.id,
+            generation: inode.generation,
+        };
+        let r = s
+            .content
+            .read(&AuthContext::root(), &fh, 0, u32::MAX)
+            .await
+            .expect("read");
+        r.data
+    }
+
+    /// Waits for background reclamation to leave `n` blocks.
+    async fn blocks_become(s: &Share, n: usize) {
+        for _ in 0..200 {
+            if s.blocks.len() == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(s.blocks.len(), n, "blocks left in the block store");
+    }
+
+    #[tokio::test]
+    async fn a_small_file_is_one_inline_extent_and_no_block() {
+        let s = share().await;
+        // Windows (4 KiB here) fill up before the end is known.
+        let data = bytes(MAX_INLINE, 1);
+        let f = put(&s, "small", &data, 1000).await;
+        assert_eq!(f.size, data.len() as u64);
+        assert_eq!(read(&s, &f).await, data);
+        assert!(s.blocks.is_empty(), "no block for a small file");
+        let extents = s.store.extents(f.id, 0, u64::MAX).await.expect("extents");
+        assert_eq!(extents, vec![Extent::inline(0, data)]);
+    }
+
+    #[tokio::test]
+    async fn a_big_file_is_one_block_per_window_and_a_copy_stores_nothing_new() {
+        let s = share().await;
+        // Windows filled by pieces that straddle them, then a partial one.
+        let data = bytes(5 * WINDOW as usize + 100, 2);
+        let f = put(&s, "big", &data, 1500).await;
+        assert_eq!(read(&s, &f).await, data);
+        let extents = s.store.extents(f.id, 0, u64::MAX).await.expect("extents");
+        assert_eq!(extents.len(), 6);
+        assert!(extents.iter().all(|e| e.block().is_some()));
+        assert_eq!(s.blocks.len(), 6);
+        // The same bytes again, in one piece: every block is found stored.
+        let g = put(&s, "again", &data, data.len()).await;
+        assert_eq!(read(&s, &g).await, data);
+        assert_eq!(s.blocks.len(), 6, "deduplicated");
+    }
+
+    #[tokio::test]
+    async fn the_file_it_replaces_lets_its_blocks_go() {
+        let s = share().await;
+        let old = bytes(5 * WINDOW as usize, 3);
+        put(&s, "obj", &old, 4096).await;
+        assert_eq!(s.blocks.len(), 5);
+        let new = bytes(100, 4);
+        let f = put(&s, "obj", &new, 4096).await;
+        assert_eq!(read(&s, &f).await, new);
+        blocks_become(&s, 0).await;
+    }
+
+    #[tokio::test]
+    async fn abandoned_content_leaves_no_block_behind() {
+        let s = share().await;
+        let mut w = s.content.direct_writer(None);
+        w.append(bytes(5 * WINDOW as usize + 10, 5))
+            .await
+            .expect("append");
+        drop(w);
+        blocks_become(&s, 0).await;
+        let mut w = s.content.direct_writer(None);
+        w.append(bytes(5 * WINDOW as usize, 6))
+            .await
+            .expect("append");
+        let content = w.finish().await.expect("finish");
+        assert_eq!(s.blocks.len(), 5);
+        drop(content);
+        blocks_become(&s, 0).await;
+    }
 }

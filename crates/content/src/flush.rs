@@ -13,7 +13,10 @@
 //! than `MAX_EXTENTS_PER_WINDOW` pieces, the next flush into it rewrites the
 //! whole window as one block: a window is rewritten only after hundreds of
 //! small writes have each been cheap, which bounds both the extent map and
-//! the rewriting to a small multiple of what was written.
+//! the rewriting to a small multiple of what was written. A file of at
+//! most `MAX_INLINE` bytes flushed whole becomes one inline extent instead:
+//! its bytes go into the metadata store with the commit, and no block is
+//! written, synced or later read for it.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -398,5 +401,71 @@ mod tests {
             "a piece crossing a window boundary is cut there"
         );
         assert_eq!(concat(&r[0]).len(), 30);
+    }
+
+    /// A file written (with a hole and an overwrite) and flushed while
+    /// small is one inline extent; once it grows past `MAX_INLINE` its new
+    /// bytes go to blocks and the inline part stays.
+    #[tokio::test]
+    async fn a_small_file_is_flushed_inline() {
+        use crate::Stability;
+        use crate::testing::share;
+        use dittofs_meta::{AuthContext, CreateMode, SetAttrs};
+
+        let s = share().await;
+        let ctx = AuthContext::root();
+        let meta = s.content.metadata().clone();
+        let created = meta
+            .create(
+                &ctx,
+                &s.root,
+                b"f",
+                CreateMode::Guarded(SetAttrs::default()),
+            )
+            .await
+            .expect("create");
+        let fh = dittofs_meta::FileHandle {
+            share: s.root.share,
+            inode: created.attrs.id,
+            generation: created.attrs.generation,
+        };
+        let write = |at: u64, data: Vec<u8>| {
+            let (content, ctx) = (s.content.clone(), ctx.clone());
+            async move {
+                content
+                    .write(&ctx, &fh, at, Bytes::from(data), Stability::Unstable)
+                    .await
+                    .expect("write");
+            }
+        };
+        write(0, vec![1; 3000]).await;
+        write(5000, vec![2; 1000]).await;
+        s.content.flush_all().await.expect("flush");
+        write(100, vec![3; 10]).await;
+        s.content.flush_all().await.expect("flush");
+        let mut want = vec![1u8; 3000];
+        want.resize(5000, 0);
+        want.extend([2u8; 1000]);
+        want[100..110].fill(3);
+        let extents = s
+            .store
+            .extents(fh.inode, 0, u64::MAX)
+            .await
+            .expect("extents");
+        assert_eq!(extents, vec![Extent::inline(0, Bytes::from(want.clone()))]);
+        assert!(s.blocks.is_empty(), "no block for a small file");
+
+        write(6000, vec![4; MAX_INLINE]).await;
+        s.content.flush_all().await.expect("flush");
+        want.extend(vec![4u8; MAX_INLINE]);
+        let read = s.content.read(&ctx, &fh, 0, u32::MAX).await.expect("read");
+        assert_eq!(read.data, Bytes::from(want));
+        let extents = s
+            .store
+            .extents(fh.inode, 0, u64::MAX)
+            .await
+            .expect("extents");
+        assert!(extents[0].block().is_none(), "the inline part stays");
+        assert!(extents[1..].iter().all(|e| e.block().is_some()));
     }
 }

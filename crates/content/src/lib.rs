@@ -8,7 +8,10 @@
 //! metadata transaction. READs overlay what is still in memory on the
 //! extent map, with blocks from a cache shared by every share, and
 //! read-ahead for sequential readers. Memory for unflushed data is bounded;
-//! past it writers are pushed back.
+//! past it writers are pushed back. A writer that makes a whole new file
+//! at once (an S3 PUT) skips the journal: a [`DirectWriter`] stores its
+//! blocks as they fill, or keeps a small file inline, and
+//! [`ContentService::publish`] links the file in one metadata transaction.
 //!
 //! It asks the metadata service whether a caller may read or write and has
 //! it record every extent-map change in a metadata transaction; it never
@@ -25,6 +28,8 @@ mod journal;
 mod locks;
 mod read;
 mod service;
+#[cfg(test)]
+mod testing;
 mod write;
 
 use std::sync::Arc;

@@ -48,7 +48,7 @@ print(json.dumps(bad))
 fn acknowledged_puts_survive_kill_9() {
     let mut server = Server::start_s3();
     let aws = Aws::new(&server);
-    // Small objects (journal only) and ones large enough to reach blocks.
+    // Small objects (inline in the metadata store) and ones in blocks.
     let small = aws.python(PUT_MANY, &["40", "3000", "small"]);
     let large = aws.python(PUT_MANY, &["6", "3000000", "large"]);
     server.kill();
