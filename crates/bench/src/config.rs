@@ -22,13 +22,27 @@ pub enum Workload {
     RandWrite,
     /// CREATE + WRITE 4 KiB + GETATTR + REMOVE per file.
     SmallFiles,
+    /// The same with a FILE_SYNC WRITE: each file made durable before the
+    /// next call, as an S3 PUT is.
+    SmallFilesSync,
     /// Full READDIRPLUS listings of a large directory.
     Listing,
 }
 
 impl Workload {
     /// Every workload, in the order they run.
-    pub const ALL: [Workload; 6] = [
+    pub const ALL: [Workload; 7] = [
+        Self::SeqWrite,
+        Self::SeqRead,
+        Self::RandRead,
+        Self::RandWrite,
+        Self::SmallFiles,
+        Self::SmallFilesSync,
+        Self::Listing,
+    ];
+
+    /// What runs when no workloads are named.
+    pub const DEFAULT: [Workload; 6] = [
         Self::SeqWrite,
         Self::SeqRead,
         Self::RandRead,
@@ -44,6 +58,7 @@ impl Workload {
             Self::RandRead => "rand-read",
             Self::RandWrite => "rand-write",
             Self::SmallFiles => "small-files",
+            Self::SmallFilesSync => "small-files-sync",
             Self::Listing => "listing",
         }
     }
@@ -129,7 +144,7 @@ impl Config {
             target,
             versus: None,
             dir: None,
-            workloads: Workload::ALL.to_vec(),
+            workloads: Workload::DEFAULT.to_vec(),
             connections: DEFAULT_CONNECTIONS.to_vec(),
             file_size: DEFAULT_FILE_SIZE,
             io_size: None,
@@ -184,7 +199,10 @@ impl Config {
             let needs_ops = self.workloads.iter().any(|w| {
                 matches!(
                     w,
-                    Workload::RandRead | Workload::RandWrite | Workload::SmallFiles
+                    Workload::RandRead
+                        | Workload::RandWrite
+                        | Workload::SmallFiles
+                        | Workload::SmallFilesSync
                 )
             });
             if needs_ops {

@@ -295,6 +295,7 @@ impl Report {
             }
             Workload::RandWrite => "random 4 KiB UNSTABLE WRITEs, then COMMIT (counted); latency of each WRITE".into(),
             Workload::SmallFiles => "CREATE + WRITE 4 KiB + GETATTR + REMOVE, one directory per connection; latency of each file".into(),
+            Workload::SmallFilesSync => "CREATE + WRITE 4 KiB FILE_SYNC + GETATTR + REMOVE, one directory per connection; latency of each file".into(),
             Workload::Listing => format!(
                 "full READDIRPLUS listings of {} entries; listing = one whole listing, latency of each READDIRPLUS",
                 self.settings.entries

@@ -314,8 +314,11 @@ async fn run_workloads(
             *step = at("removing data files");
             workloads::remove_data_files(&mut admin, dir, &files).await?;
         }
-        if selected(Workload::SmallFiles) {
-            *step = at("small-files");
+        for w in [Workload::SmallFiles, Workload::SmallFilesSync] {
+            if !selected(w) {
+                continue;
+            }
+            *step = at(w.name());
             let mut dirs = Vec::with_capacity(c);
             for i in 0..c {
                 dirs.push(
@@ -325,7 +328,7 @@ async fn run_workloads(
                         .handle,
                 );
             }
-            results.push(workloads::small_files(ctx, &mut pool, &dirs).await?);
+            results.push(workloads::small_files(ctx, &mut pool, &dirs, w).await?);
             for i in 0..c {
                 admin.rmdir(dir, format!("small-{c}-{i}")).await?;
             }

@@ -170,6 +170,11 @@ fn measure(
         Workload::RandRead => (ops as f64 / secs, "ops/s", "READ"),
         Workload::RandWrite => (ops as f64 / secs, "ops/s", "WRITE"),
         Workload::SmallFiles => (ops as f64 / secs, "files/s", "CREATE+WRITE+GETATTR+REMOVE"),
+        Workload::SmallFilesSync => (
+            ops as f64 / secs,
+            "files/s",
+            "CREATE+WRITE(FILE_SYNC)+GETATTR+REMOVE",
+        ),
         Workload::Listing => (entries as f64 / secs, "entries/s", "READDIRPLUS"),
     };
     let m = Measurement {
@@ -186,7 +191,7 @@ fn measure(
         p99_us: samples.percentile_us(99.0),
         mean_us: samples.mean_us(),
         mb_per_s: match workload {
-            Workload::SmallFiles | Workload::Listing => None,
+            Workload::SmallFiles | Workload::SmallFilesSync | Workload::Listing => None,
             _ => Some(bytes as f64 / secs / 1e6),
         },
         commit_ms: None,
@@ -449,15 +454,21 @@ pub(crate) async fn random_io(
 }
 
 /// small-files: in its own directory, each connection repeats CREATE
-/// (GUARDED), WRITE 4 KiB (UNSTABLE), GETATTR, REMOVE; the latency is of
-/// the four together.
+/// (GUARDED), WRITE 4 KiB (UNSTABLE, or FILE_SYNC for small-files-sync),
+/// GETATTR, REMOVE; the latency is of the four together.
 pub(crate) async fn small_files(
     ctx: &Ctx,
     pool: &mut Vec<NfsClient>,
     dirs: &[NfsFh3],
+    workload: Workload,
 ) -> Res<Measurement> {
     let c = dirs.len();
-    let tick = ctx.tick("small-files", c, ctx.op_total(c), Unit::Ops);
+    let stable = if workload == Workload::SmallFilesSync {
+        StableHow::FileSync
+    } else {
+        StableHow::Unstable
+    };
+    let tick = ctx.tick(workload.name(), c, ctx.op_total(c), Unit::Ops);
     let dirs = Arc::new(dirs.to_vec());
     let budget = Budget::new(ctx.ops, ctx.duration);
     let result = run_workers(pool, c, |i, mut client| {
@@ -472,7 +483,7 @@ pub(crate) async fn small_files(
                     let data = payloads.make(SMALL_IO as usize, &mut rng);
                     let t = Instant::now();
                     let fh = client.create(dir, &name, guarded()).await?.handle;
-                    let w = client.write(&fh, 0, data, StableHow::Unstable).await?;
+                    let w = client.write(&fh, 0, data, stable).await?;
                     let attrs = client.getattr(&fh).await?;
                     client.remove(dir, &name).await?;
                     out.samples.push(t.elapsed());
@@ -495,7 +506,7 @@ pub(crate) async fn small_files(
     .await;
     tick.finish();
     let (elapsed, outs) = result?;
-    Ok(measure(Workload::SmallFiles, c, elapsed, outs).0)
+    Ok(measure(workload, c, elapsed, outs).0)
 }
 
 /// Fills `dir` with `entries` empty files named `entry-NNNNNNN`, spread

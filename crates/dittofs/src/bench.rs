@@ -32,7 +32,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "URL2")]
     vs: Option<String>,
     /// Workloads to run, comma-separated: seq-write, seq-read, rand-read,
-    /// rand-write, small-files, listing
+    /// rand-write, small-files, listing, and (only when named)
+    /// small-files-sync
     #[arg(
         long,
         value_name = "LIST",
@@ -58,10 +59,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     io_size: Option<u64>,
     /// 4 KiB operations of rand-read and rand-write, and files of
-    /// small-files, per connection
+    /// small-files and small-files-sync, per connection
     #[arg(long, value_name = "N", default_value_t = dittofs_bench::DEFAULT_OPS)]
     ops: u64,
-    /// Run each of rand-read, rand-write, small-files and listing for this
+    /// Run each of rand-read, rand-write, the small-files ones and listing for this
     /// long at each connection count, instead of counting --ops and
     /// --listings (e.g. 10s)
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]

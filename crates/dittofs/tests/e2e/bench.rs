@@ -145,7 +145,7 @@ async fn bench_vs_alternates_and_reports_ratios() {
     let url = url(&server);
     let common = [
         "--workloads",
-        "rand-read,small-files",
+        "rand-read,small-files,small-files-sync",
         "--file-size",
         "1MiB",
         "--ops",
@@ -164,7 +164,7 @@ async fn bench_vs_alternates_and_reports_ratios() {
         .collect();
     assert_eq!(order, ["A", "B", "A", "B"], "two rounds by default");
     let summary = report["summary"].as_array().expect("summary");
-    assert_eq!(summary.len(), 2, "{report}");
+    assert_eq!(summary.len(), 3, "{report}");
     for row in summary {
         let ratio = number(&row["A/B"], "throughput");
         assert!(ratio > 0.0 && ratio.is_finite(), "{row}");
