@@ -77,17 +77,83 @@ async fn key_dir(
     }
 }
 
-/// What putting a file at a key's name in [`key_dir`] failing means:
-/// `None` to try again (a delete of a sibling removed the directory just
-/// made), or the error to answer.
-fn link_failed(e: FsError, key: &str, tries: u32) -> Option<s3s::S3Error> {
-    match e {
-        FsError::IsDir | FsError::Exists | FsError::NotEmpty => {
-            Some(conflict(key, "a directory of other objects has this name"))
+/// What an object write puts at its key's name.
+enum Link<'a> {
+    /// A filled temporary file, renamed over the name with its record.
+    Rename {
+        temp: &'a Temp,
+        record: &'a [(Bytes, Option<Bytes>)],
+    },
+    /// Content received whole, made a new file at the name.
+    New {
+        content: &'a mut DirectContent,
+        mtime: dittofs_meta::Timestamp,
+        record: &'a [(Bytes, Bytes)],
+    },
+}
+
+impl Link<'_> {
+    /// One transaction: the object's record and its name land together.
+    async fn at(
+        &mut self,
+        share: &Share,
+        caller: &Caller,
+        dir: &FileHandle,
+        leaf: &str,
+    ) -> Result<(), FsError> {
+        match self {
+            Link::Rename { temp, record } => share
+                .meta
+                .publish(
+                    &caller.ctx,
+                    &temp.file,
+                    record,
+                    &temp.dir,
+                    temp.name.as_bytes(),
+                    dir,
+                    leaf.as_bytes(),
+                )
+                .await
+                .map(drop),
+            Link::New {
+                content,
+                mtime,
+                record,
+            } => share
+                .content
+                .publish(&caller.ctx, content, dir, leaf.as_bytes(), *mtime, record)
+                .await
+                .map(drop),
         }
-        FsError::NotFound | FsError::Stale if tries < 4 => None,
-        e => Some(fs(e, About::Object)),
     }
+}
+
+/// Puts `link` at the key's path, making the directories it needs, then
+/// syncs the metadata store. A directory removed by a concurrent delete
+/// (of a sibling) in between is made again.
+async fn link_at_key(
+    share: &Share,
+    caller: &Caller,
+    root: &FileHandle,
+    key: &str,
+    path: &ObjectPath<'_>,
+    mut link: Link<'_>,
+) -> S3Result<()> {
+    let leaf = path.leaf.ok_or_else(|| s3_error!(InternalError))?;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let dir = key_dir(share, caller, root, key, path).await?;
+        match link.at(share, caller, &dir, leaf).await {
+            Ok(()) => break,
+            Err(FsError::IsDir | FsError::Exists | FsError::NotEmpty) => {
+                return Err(conflict(key, "a directory of other objects has this name"));
+            }
+            Err(FsError::NotFound | FsError::Stale) if tries < 4 => {}
+            Err(e) => return Err(fs(e, About::Object)),
+        }
+    }
+    sync(share).await
 }
 
 /// Makes a filled temporary file stable, records `info` with it and moves
@@ -102,8 +168,8 @@ pub(crate) async fn publish(
     temp: &Temp,
     mut info: ObjectInfo,
 ) -> S3Result<ObjectInfo> {
-    let leaf = path.leaf.ok_or_else(|| s3_error!(InternalError))?;
-    // The data's sync; the rename's sync below makes the file durable.
+    // The data's sync; the metadata sync after the rename makes the file
+    // durable.
     let attrs = share
         .content
         .commit_data(&caller.ctx, &temp.file)
@@ -112,33 +178,11 @@ pub(crate) async fn publish(
     info.size = attrs.size;
     info.mtime = (attrs.mtime.secs, attrs.mtime.nanos);
     let record = [(xattr_name(OBJECT_XATTR), Some(info.to_xattr()))];
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let dir = key_dir(share, caller, root, key, path).await?;
-        // The object's record and its name land in one transaction.
-        let linked = share
-            .meta
-            .publish(
-                &caller.ctx,
-                &temp.file,
-                &record,
-                &temp.dir,
-                temp.name.as_bytes(),
-                &dir,
-                leaf.as_bytes(),
-            )
-            .await;
-        match linked {
-            Ok(_) => break,
-            Err(e) => {
-                if let Some(e) = link_failed(e, key, tries) {
-                    return Err(e);
-                }
-            }
-        }
-    }
-    sync(share).await?;
+    let link = Link::Rename {
+        temp,
+        record: &record,
+    };
+    link_at_key(share, caller, root, key, path, link).await?;
     Ok(info)
 }
 
@@ -154,36 +198,16 @@ pub(crate) async fn publish_content(
     mut content: DirectContent,
     mut info: ObjectInfo,
 ) -> S3Result<ObjectInfo> {
-    let leaf = path.leaf.ok_or_else(|| s3_error!(InternalError))?;
     let mtime = dittofs_meta::Timestamp::now();
     info.size = content.size();
     info.mtime = (mtime.secs, mtime.nanos);
     let record = [(xattr_name(OBJECT_XATTR), info.to_xattr())];
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let dir = key_dir(share, caller, root, key, path).await?;
-        let linked = share
-            .content
-            .publish(
-                &caller.ctx,
-                &mut content,
-                &dir,
-                leaf.as_bytes(),
-                mtime,
-                &record,
-            )
-            .await;
-        match linked {
-            Ok(_) => break,
-            Err(e) => {
-                if let Some(e) = link_failed(e, key, tries) {
-                    return Err(e);
-                }
-            }
-        }
-    }
-    sync(share).await?;
+    let link = Link::New {
+        content: &mut content,
+        mtime,
+        record: &record,
+    };
+    link_at_key(share, caller, root, key, path, link).await?;
     Ok(info)
 }
 
