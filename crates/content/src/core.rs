@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use dittofs_blocks::{BlockId, BlockStore};
-use dittofs_meta::{Extent, ExtentData, InodeId, MetadataService, MetadataStore};
+use dittofs_meta::{Extent, ExtentData, FsError, InodeId, MetadataService, MetadataStore};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -14,6 +14,12 @@ use crate::cache::BlockCache;
 use crate::dirty::{DirtyBudget, DirtyMap};
 use crate::journal::{Journal, Lsn};
 use crate::locks::{BlockLocks, FileLocks};
+
+/// A failure of the block store, the journal or a task, reported as the
+/// block store being unavailable.
+pub(crate) fn unavailable(detail: impl std::fmt::Display) -> FsError {
+    FsError::Block(dittofs_blocks::BlockError::Unavailable(detail.to_string()))
+}
 
 /// When a client's "stable" means stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use dittofs_blocks::{BlockError, BlockId};
+use dittofs_blocks::BlockId;
 use dittofs_meta::extents::NewExtent;
 use dittofs_meta::{
     AuthContext, Extent, FileHandle, FsError, FsResult, Inode, MAX_INLINE, NewFile, Timestamp,
@@ -22,7 +22,7 @@ use dittofs_meta::{
 use tokio::task::JoinSet;
 
 use crate::ContentService;
-use crate::core::Core;
+use crate::core::{Core, unavailable};
 use crate::flush::hash;
 
 /// Blocks of one writer being hashed and stored at once.
@@ -231,11 +231,16 @@ impl DirectWriter {
         rest.push(std::mem::take(&mut self.pending).freeze());
         let rest = if inline {
             self.core.budget.release(self.size);
-            let mut all = BytesMut::with_capacity(self.size as usize);
-            for piece in &rest {
-                all.extend_from_slice(piece);
+            if let [one] = rest.as_slice() {
+                // The usual small object: its one piece, not copied.
+                one.clone()
+            } else {
+                let mut all = BytesMut::with_capacity(self.size as usize);
+                for piece in &rest {
+                    all.extend_from_slice(piece);
+                }
+                all.freeze()
             }
-            all.freeze()
         } else {
             for piece in rest {
                 if !piece.is_empty() {
@@ -275,22 +280,8 @@ impl Drop for DirectWriter {
         // Abandoned (a failed or cut-off upload): what it stored goes.
         let kept: usize = self.held.iter().map(|h| h.len()).sum();
         self.core.budget.release((self.pending.len() + kept) as u64);
-        let mut uploads = std::mem::take(&mut self.uploads);
-        let mut put: Vec<BlockId> = self.stored.iter().filter(|s| s.3).map(|s| s.1).collect();
-        if uploads.is_empty() && put.is_empty() {
-            return;
-        }
-        let core = self.core.clone();
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                while let Some(r) = uploads.join_next().await {
-                    if let Ok(Ok((_, id, _, true))) = r {
-                        put.push(id);
-                    }
-                }
-                core.reclaim(put).await;
-            });
-        }
+        let put = self.stored.iter().filter(|s| s.3).map(|s| s.1).collect();
+        reclaim_later(&self.core, std::mem::take(&mut self.uploads), put);
     }
 }
 
@@ -302,21 +293,29 @@ impl DirectContent {
 
 impl Drop for DirectContent {
     fn drop(&mut self) {
-        let mut put = std::mem::take(&mut self.put);
-        if put.is_empty() {
-            return;
-        }
-        put.sort_unstable();
-        put.dedup();
-        let core = self.core.clone();
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move { core.reclaim(put).await });
-        }
+        reclaim_later(&self.core, JoinSet::new(), std::mem::take(&mut self.put));
     }
 }
 
-fn unavailable(detail: String) -> FsError {
-    FsError::Block(BlockError::Unavailable(detail))
+/// Reclaims, in the background, the blocks `put` and those of `uploads`
+/// (once they finish) that were put: content nothing will publish.
+fn reclaim_later(core: &Arc<Core>, mut uploads: JoinSet<FsResult<Stored>>, mut put: Vec<BlockId>) {
+    if uploads.is_empty() && put.is_empty() {
+        return;
+    }
+    let core = core.clone();
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            while let Some(r) = uploads.join_next().await {
+                if let Ok(Ok((_, id, _, true))) = r {
+                    put.push(id);
+                }
+            }
+            put.sort_unstable();
+            put.dedup();
+            core.reclaim(put).await;
+        });
+    }
 }
 
 /// Hashes `data` and stores it unless the metadata store already

@@ -26,7 +26,7 @@ use dittofs_blocks::BlockId;
 use dittofs_meta::extents::NewExtent;
 use dittofs_meta::{Extent, FlushCommit, FlushRange, FsError, FsResult, InodeId, MAX_INLINE};
 
-use crate::core::Core;
+use crate::core::{Core, unavailable};
 use crate::dirty::{Piece, Snapshot};
 use crate::journal::Lsn;
 
@@ -118,11 +118,7 @@ pub(crate) async fn hash(data: Bytes) -> FsResult<(BlockId, Bytes)> {
     }
     tokio::task::spawn_blocking(move || (BlockId::of(&data), data))
         .await
-        .map_err(|e| {
-            FsError::Block(dittofs_blocks::BlockError::Unavailable(format!(
-                "hash task: {e}"
-            )))
-        })
+        .map_err(|e| unavailable(format!("hash task: {e}")))
 }
 
 impl Core {
@@ -250,9 +246,7 @@ impl Core {
             }
             while uploads.len() >= UPLOADS {
                 if let Some(r) = uploads.join_next().await {
-                    r.map_err(|e| {
-                        FsError::Block(dittofs_blocks::BlockError::Unavailable(e.to_string()))
-                    })??;
+                    r.map_err(unavailable)??;
                 }
             }
             let (blocks, id, data) = (self.blocks.clone(), *id, data.clone());
@@ -260,7 +254,7 @@ impl Core {
             uploads.spawn(async move { blocks.put(&id, data).await });
         }
         while let Some(r) = uploads.join_next().await {
-            r.map_err(|e| FsError::Block(dittofs_blocks::BlockError::Unavailable(e.to_string())))??;
+            r.map_err(unavailable)??;
         }
         let inline = planned.inline.map(|e| FlushRange {
             start: e.offset,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use dittofs_blocks::BlockId;
 use dittofs_meta::{DataHooks, FsError, FsResult, InodeId, PendingAttrs, SettleGuard};
 
-use crate::core::Core;
+use crate::core::{Core, unavailable};
 use crate::journal::{Lsn, Record};
 
 /// Registered with the share's metadata service. Holds the data path
@@ -46,16 +46,13 @@ impl DataHooks for Hooks {
         let core = self.0.upgrade().ok_or_else(gone)?;
         core.budget.release(core.dirty.discard(inode, start, end));
         let record = Record::Discard { inode, start, end };
-        let io = |e: crate::journal::JournalError| {
-            FsError::Block(dittofs_blocks::BlockError::Unavailable(e.to_string()))
-        };
-        let lsn = core.journal.append(&record).map_err(io)?;
+        let lsn = core.journal.append(&record).map_err(unavailable)?;
         if core.dirty.oldest_lsn(inode).is_none() {
             core.defer_release(inode, lsn);
         }
         // Durable before the change it guards against is: after a crash,
         // replay must find it if it finds that change.
-        core.journal.sync().await.map_err(io)
+        core.journal.sync().await.map_err(unavailable)
     }
 
     fn pending(&self, inode: InodeId) -> Option<PendingAttrs> {

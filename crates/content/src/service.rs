@@ -12,7 +12,7 @@ use dittofs_meta::{
 };
 
 use crate::DataPath;
-use crate::core::{Core, Durability};
+use crate::core::{Core, Durability, unavailable};
 use crate::flush::spawn_flusher;
 use crate::hooks::Hooks;
 use crate::journal::{Journal, JournalError, Record};
@@ -119,11 +119,7 @@ impl ContentService {
             Some(dir) => {
                 let (j, r) = tokio::task::spawn_blocking(move || Journal::open(&dir))
                     .await
-                    .map_err(|e| {
-                        ContentError::Replay(FsError::Block(
-                            dittofs_blocks::BlockError::Unavailable(e.to_string()),
-                        ))
-                    })??;
+                    .map_err(|e| ContentError::Replay(unavailable(e)))??;
                 (j, Some(r))
             }
             None => (Journal::disabled(), None),
@@ -217,9 +213,7 @@ impl ContentService {
                 tracing::warn!(error = %e, dirty_bytes = self.dirty_bytes(), "not all written data reached the stores; the journal keeps it for the next start");
                 Ok(())
             }
-            (Err(j), Err(_)) => Err(FsError::Block(dittofs_blocks::BlockError::Unavailable(
-                j.to_string(),
-            ))),
+            (Err(j), Err(_)) => Err(unavailable(j)),
             (Ok(()), Err(e)) => Err(e),
         }
     }
@@ -251,6 +245,17 @@ impl ContentService {
         Ok(inode)
     }
 
+    /// Makes every metadata change so far survive a crash of the machine,
+    /// as the share's durability asks: with `none` nothing waits for a
+    /// disk. For a caller that changed the namespace and acknowledges it
+    /// as stable (an S3 PUT).
+    pub async fn sync_metadata(&self) -> FsResult<()> {
+        if self.core.durability == Durability::None {
+            return Ok(());
+        }
+        Ok(self.core.store().sync().await?)
+    }
+
     pub(crate) async fn make_stable(
         &self,
         inode: dittofs_meta::InodeId,
@@ -270,9 +275,7 @@ impl ContentService {
                 self.core.release_flushed().await?;
             }
             Durability::Local => {
-                self.core.journal.sync().await.map_err(|e| {
-                    FsError::Block(dittofs_blocks::BlockError::Unavailable(e.to_string()))
-                })?;
+                self.core.journal.sync().await.map_err(unavailable)?;
                 // The file itself must exist after power loss too.
                 if sync_metadata {
                     self.core.store().sync().await?;

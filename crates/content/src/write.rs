@@ -9,7 +9,7 @@ use dittofs_meta::{
 };
 
 use crate::ContentService;
-use crate::core::Durability;
+use crate::core::{Durability, unavailable};
 use crate::journal::Record;
 use crate::service::{MAX_FILE_SIZE, Stability, WriteResult};
 
@@ -62,9 +62,7 @@ impl ContentService {
             Err(e) => {
                 core.budget.release(len);
                 tracing::error!(error = %e, "journal append failed");
-                return Err(FsError::Block(dittofs_blocks::BlockError::Unavailable(
-                    e.to_string(),
-                )));
+                return Err(unavailable(e));
             }
         };
         let charged = core

@@ -155,18 +155,20 @@ impl<C: Committed> MetaTxn for OverlayTxn<C> {
     }
 
     async fn has_entries(&mut self, dir: InodeId) -> StoreResult<bool> {
-        let mine = self.changes.entries.range((dir, Bytes::new())..);
-        let mut removed = 0u64;
-        for ((d, name), v) in mine {
-            if *d != dir {
-                break;
-            }
-            if v.is_some() {
-                return Ok(true);
-            }
-            removed += u64::from(self.base.entry(dir, name)?.is_some());
+        let mine = || {
+            self.changes
+                .entries
+                .range((dir, Bytes::new())..)
+                .take_while(move |((d, _), _)| *d == dir)
+        };
+        if mine().any(|(_, v)| v.is_some()) {
+            return Ok(true);
         }
         if let Some(n) = self.base.entry_count(dir)? {
+            let mut removed = 0u64;
+            for ((_, name), _) in mine() {
+                removed += u64::from(self.base.entry(dir, name)?.is_some());
+            }
             return Ok(n > removed);
         }
         let mut after: Option<Bytes> = None;

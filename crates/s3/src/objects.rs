@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use dittofs_content::{DirectContent, Durability};
+use dittofs_content::DirectContent;
 use dittofs_meta::{FileHandle, FsError, Inode};
 use dittofs_runtime::Share;
 use dittofs_runtime::config::S3Access;
@@ -240,14 +240,10 @@ pub(crate) async fn check_write_conditions(
     check_write_against(conditions, found.as_ref())
 }
 
-/// Makes the namespace changes so far survive a crash of the machine,
-/// unless the share's durability is `none` (scratch data: nothing waits
-/// for a disk).
+/// Makes the namespace changes so far survive a crash of the machine, as
+/// the share's durability asks.
 pub(crate) async fn sync(share: &Share) -> S3Result<()> {
-    if share.content.durability() == Durability::None {
-        return Ok(());
-    }
-    share.meta.sync().await.map_err(|e| {
+    share.content.sync_metadata().await.map_err(|e| {
         tracing::error!(error = %e, "metadata sync failed");
         s3_error!(InternalError)
     })

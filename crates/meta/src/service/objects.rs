@@ -8,20 +8,28 @@ use crate::error::{FsError, FsResult};
 use crate::extents::{self, NewExtent};
 use crate::handle::FileHandle;
 use crate::store::MetaTxn;
-use crate::types::{AuthContext, FileKind, Inode, MAX_XATTR_BYTES, MAX_XATTR_NAME, Timestamp};
+use crate::types::{
+    AuthContext, FileKind, Inode, MAX_XATTR_BYTES, MAX_XATTR_NAME, Timestamp, Xattrs,
+};
 
-use super::access::{R, W, X, check_sticky, is_owner, require, require_data};
+use super::access::{R, W, X, is_owner, require, require_data};
 use super::create::{fresh_inode, link_into};
 use super::names::{Name, parse, parse_new};
-use super::remove::drop_link;
+use super::remove::unlink_replaced;
 use super::{MetadataService, load, load_dir, transact};
 
-fn check_xattr_names(changes: &[(Bytes, Option<Bytes>)]) -> FsResult<()> {
-    if changes
-        .iter()
-        .any(|(n, _)| n.is_empty() || n.len() > MAX_XATTR_NAME)
-    {
+fn check_xattr_names<'a>(mut names: impl Iterator<Item = &'a Bytes>) -> FsResult<()> {
+    if names.any(|n| n.is_empty() || n.len() > MAX_XATTR_NAME) {
         return Err(FsError::Invalid);
+    }
+    Ok(())
+}
+
+/// The names and values of one inode's attributes must fit its record.
+fn check_xattr_bytes(xattrs: &Xattrs) -> FsResult<()> {
+    let bytes: usize = xattrs.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if bytes > MAX_XATTR_BYTES {
+        return Err(FsError::NoSpace);
     }
     Ok(())
 }
@@ -43,10 +51,7 @@ async fn apply_xattrs(
             None => inode.xattrs.remove(name),
         };
     }
-    let bytes: usize = inode.xattrs.iter().map(|(k, v)| k.len() + v.len()).sum();
-    if bytes > MAX_XATTR_BYTES {
-        return Err(FsError::NoSpace);
-    }
+    check_xattr_bytes(&inode.xattrs)?;
     inode.ctime = Timestamp::now();
     tx.put_inode(&inode).await?;
     Ok(inode)
@@ -83,7 +88,7 @@ impl MetadataService {
     ) -> FsResult<Inode> {
         self.check_share(fh)?;
         let ctx = self.effective(ctx)?;
-        check_xattr_names(changes)?;
+        check_xattr_names(changes.iter().map(|(n, _)| n))?;
         transact!(self, |tx| {
             self.writable()?;
             let inode = apply_xattrs(tx, &ctx, fh, changes).await?;
@@ -110,7 +115,7 @@ impl MetadataService {
         self.check_share(from_dir)?;
         self.check_share(to_dir)?;
         let ctx = self.effective(ctx)?;
-        check_xattr_names(changes)?;
+        check_xattr_names(changes.iter().map(|(n, _)| n))?;
         let (from_name, to_name) = match (parse(from_name)?, parse(to_name)?) {
             (Name::Plain(f), Name::Plain(t)) => (f, t),
             _ => return Err(FsError::Invalid),
@@ -147,22 +152,9 @@ impl MetadataService {
         let ctx = self.effective(ctx)?;
         super::check_size(new.size)?;
         let name = parse_new(name)?;
-        if new
-            .xattrs
-            .iter()
-            .any(|(n, _)| n.is_empty() || n.len() > MAX_XATTR_NAME)
-        {
-            return Err(FsError::Invalid);
-        }
-        if new
-            .xattrs
-            .iter()
-            .map(|(k, v)| k.len() + v.len())
-            .sum::<usize>()
-            > MAX_XATTR_BYTES
-        {
-            return Err(FsError::NoSpace);
-        }
+        check_xattr_names(new.xattrs.iter().map(|(n, _)| n))?;
+        let xattrs: Xattrs = new.xattrs.iter().cloned().collect();
+        check_xattr_bytes(&xattrs)?;
         if new.content.iter().any(|e| e.extent.end() > new.size) {
             return Err(FsError::Invalid);
         }
@@ -178,15 +170,13 @@ impl MetadataService {
                 if old.is_dir() {
                     return Err(FsError::IsDir);
                 }
-                check_sticky(&ctx, &d, &old)?;
-                tx.remove_entry(d.id, name).await?;
-                unlinked = Some(drop_link(tx, &self.holds, old).await?);
+                unlinked = Some(unlink_replaced(tx, &self.holds, &ctx, &mut d, name, old).await?);
             }
             let id = tx.allocate_inode_id().await?;
             let mut file = fresh_inode(&ctx, &d, id, FileKind::Regular, 0o644);
             file.size = new.size;
             (file.atime, file.mtime, file.ctime) = (new.mtime, new.mtime, new.mtime);
-            file.xattrs = new.xattrs.iter().cloned().collect();
+            file.xattrs = xattrs.clone();
             // A new inode has no extents: nothing is released.
             extents::replace_range(tx, id, 0, new.size, new.content).await?;
             tx.put_inode(&file).await?;

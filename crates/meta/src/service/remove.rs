@@ -27,11 +27,7 @@ pub(super) enum Unlinked {
 
 /// Drops one link to `inode` (already removed from its directory); deletes
 /// the inode and its content when it was the last.
-pub(super) async fn drop_link(
-    tx: &mut dyn MetaTxn,
-    holds: &Holds,
-    mut inode: Inode,
-) -> FsResult<Unlinked> {
+async fn drop_link(tx: &mut dyn MetaTxn, holds: &Holds, mut inode: Inode) -> FsResult<Unlinked> {
     let last = inode.is_dir() || inode.nlink <= 1;
     if last && !inode.is_dir() && holds.is_held(inode.id) {
         inode.nlink = 0;
@@ -51,6 +47,25 @@ pub(super) async fn drop_link(
     inode.ctime = Timestamp::now();
     tx.put_inode(&inode).await?;
     Ok(Unlinked::StillLinked)
+}
+
+/// Takes `victim`, found at `name` in `dir`, out of it so that something
+/// else can have the name (a rename over a target, an object published
+/// over another): the sticky rule, the entry, the link.
+pub(super) async fn unlink_replaced(
+    tx: &mut dyn MetaTxn,
+    holds: &Holds,
+    ctx: &AuthContext,
+    dir: &mut Inode,
+    name: &[u8],
+    victim: Inode,
+) -> FsResult<Unlinked> {
+    check_sticky(ctx, dir, &victim)?;
+    tx.remove_entry(dir.id, name).await?;
+    if victim.is_dir() {
+        dir.nlink = dir.nlink.saturating_sub(1).max(2);
+    }
+    drop_link(tx, holds, victim).await
 }
 
 fn stamp(dir: &mut Inode) {
@@ -224,12 +239,7 @@ impl MetadataService {
                 (true, true) if tx.has_entries(dst.id).await? => return Err(FsError::NotEmpty),
                 _ => {}
             }
-            check_sticky(ctx, &to, &dst)?;
-            tx.remove_entry(to.id, to_name).await?;
-            if dst.is_dir() {
-                to.nlink = to.nlink.saturating_sub(1).max(2);
-            }
-            unlinked = Some(drop_link(tx, &self.holds, dst).await?);
+            unlinked = Some(unlink_replaced(tx, &self.holds, ctx, &mut to, to_name, dst).await?);
         }
         tx.remove_entry(from.id, from_name).await?;
         let entry = DirEntry {
