@@ -293,6 +293,9 @@ impl DirectContent {
 
 impl Drop for DirectContent {
     fn drop(&mut self) {
+        if self.put.is_empty() {
+            return;
+        }
         reclaim_later(&self.core, JoinSet::new(), std::mem::take(&mut self.put));
     }
 }
