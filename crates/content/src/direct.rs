@@ -39,7 +39,8 @@ pub struct DirectWriter {
     pending: BytesMut,
     size: u64,
     windows: u64,
-    uploads: JoinSet<FsResult<Stored>>,
+    /// Made at the first block: most objects are small and store none.
+    uploads: Option<JoinSet<FsResult<Stored>>>,
     stored: Vec<Stored>,
     expected: Option<u64>,
     /// Full windows kept back while the whole might still be small enough
@@ -66,7 +67,7 @@ impl ContentService {
             pending: BytesMut::new(),
             size: 0,
             windows: 0,
-            uploads: JoinSet::new(),
+            uploads: None,
             stored: Vec::new(),
             expected: size_hint,
             held: Vec::new(),
@@ -200,13 +201,14 @@ impl DirectWriter {
     /// Hashes and stores one window's bytes in the background, after
     /// waiting for room among this writer's uploads.
     async fn store_window(&mut self, data: Bytes) -> FsResult<()> {
-        while self.uploads.len() >= UPLOADS {
+        while self.uploads.as_ref().is_some_and(|u| u.len() >= UPLOADS) {
             self.join_one().await?;
         }
         let index = self.windows;
         self.windows += 1;
         let core = self.core.clone();
-        self.uploads.spawn(async move {
+        let uploads = self.uploads.get_or_insert_with(JoinSet::new);
+        uploads.spawn(async move {
             let len = data.len() as u64;
             let stored = store_block(&core, data).await;
             core.budget.release(len);
@@ -216,7 +218,10 @@ impl DirectWriter {
     }
 
     async fn join_one(&mut self) -> FsResult<()> {
-        if let Some(r) = self.uploads.join_next().await {
+        let Some(uploads) = self.uploads.as_mut() else {
+            return Ok(());
+        };
+        if let Some(r) = uploads.join_next().await {
             let stored = r.map_err(|e| unavailable(format!("block upload task: {e}")))??;
             self.stored.push(stored);
         }
@@ -249,7 +254,7 @@ impl DirectWriter {
             }
             Bytes::new()
         };
-        while !self.uploads.is_empty() {
+        while self.uploads.as_ref().is_some_and(|u| !u.is_empty()) {
             self.join_one().await?;
         }
         let window = self.core.block_size;
@@ -281,7 +286,7 @@ impl Drop for DirectWriter {
         let kept: usize = self.held.iter().map(|h| h.len()).sum();
         self.core.budget.release((self.pending.len() + kept) as u64);
         let put = self.stored.iter().filter(|s| s.3).map(|s| s.1).collect();
-        reclaim_later(&self.core, std::mem::take(&mut self.uploads), put);
+        reclaim_later(&self.core, self.uploads.take(), put);
     }
 }
 
@@ -293,25 +298,29 @@ impl DirectContent {
 
 impl Drop for DirectContent {
     fn drop(&mut self) {
-        if self.put.is_empty() {
-            return;
-        }
-        reclaim_later(&self.core, JoinSet::new(), std::mem::take(&mut self.put));
+        reclaim_later(&self.core, None, std::mem::take(&mut self.put));
     }
 }
 
 /// Reclaims, in the background, the blocks `put` and those of `uploads`
 /// (once they finish) that were put: content nothing will publish.
-fn reclaim_later(core: &Arc<Core>, mut uploads: JoinSet<FsResult<Stored>>, mut put: Vec<BlockId>) {
-    if uploads.is_empty() && put.is_empty() {
+fn reclaim_later(
+    core: &Arc<Core>,
+    uploads: Option<JoinSet<FsResult<Stored>>>,
+    mut put: Vec<BlockId>,
+) {
+    let uploads = uploads.filter(|u| !u.is_empty());
+    if uploads.is_none() && put.is_empty() {
         return;
     }
     let core = core.clone();
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(async move {
-            while let Some(r) = uploads.join_next().await {
-                if let Ok(Ok((_, id, _, true))) = r {
-                    put.push(id);
+            if let Some(mut uploads) = uploads {
+                while let Some(r) = uploads.join_next().await {
+                    if let Ok(Ok((_, id, _, true))) = r {
+                        put.push(id);
+                    }
                 }
             }
             put.sort_unstable();

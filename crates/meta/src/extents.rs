@@ -59,8 +59,29 @@ pub async fn replace_range(
             }
         }
     }
+    debug_assert!(
+        new.iter()
+            .all(|n| n.extent.offset >= start && n.extent.end() <= end)
+    );
+    place(tx, inode, deltas, new).await
+}
+
+/// Writes the extents of an inode that has none yet (one just allocated):
+/// [`replace_range`] without looking for extents that cannot be there.
+pub async fn fill_new(tx: &mut dyn MetaTxn, inode: InodeId, new: &[NewExtent]) -> StoreResult<()> {
+    // Only references are added, so no block is released.
+    place(tx, inode, BTreeMap::new(), new).await.map(drop)
+}
+
+/// Puts `new` and applies `deltas` (reference changes and block sizes) plus
+/// the references `new` adds. Returns the blocks left unreferenced.
+async fn place(
+    tx: &mut dyn MetaTxn,
+    inode: InodeId,
+    mut deltas: BTreeMap<BlockId, (i64, u64)>,
+    new: &[NewExtent],
+) -> StoreResult<Vec<BlockId>> {
     for n in new {
-        debug_assert!(n.extent.offset >= start && n.extent.end() <= end);
         if n.extent.len == 0 {
             continue;
         }

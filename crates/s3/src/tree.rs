@@ -22,6 +22,25 @@ pub(crate) async fn child(
     }
 }
 
+/// The inode `name` names in the directory `dir` (attributes just read by
+/// the previous step of a walk), if any.
+async fn child_in(
+    share: &Share,
+    caller: &Caller,
+    dir: &Inode,
+    name: &str,
+) -> FsResult<Option<Inode>> {
+    match share
+        .meta
+        .lookup_in(&caller.ctx, dir, name.as_bytes())
+        .await
+    {
+        Ok(inode) => Ok(Some(inode)),
+        Err(FsError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The directory at `dirs` below `root`; `None` if any part is missing or
 /// not a directory.
 pub(crate) async fn find_dir(
@@ -33,7 +52,7 @@ pub(crate) async fn find_dir(
     let mut at = *root;
     let mut inode = share.meta.getattr(&caller.ctx, root).await?;
     for d in dirs {
-        match child(share, caller, &at, d).await? {
+        match child_in(share, caller, &inode, d).await? {
             Some(i) if i.kind == FileKind::Directory => {
                 at = handle(share, &i);
                 inode = i;
@@ -75,8 +94,14 @@ pub(crate) async fn make_dirs(
     dirs: &[&str],
 ) -> FsResult<FileHandle> {
     let mut at = *root;
+    // The attributes of `at`, once a step has read them.
+    let mut dir: Option<Inode> = None;
     for d in dirs {
-        let found = match child(share, caller, &at, d).await? {
+        let found = match &dir {
+            Some(dir) => child_in(share, caller, dir, d).await?,
+            None => child(share, caller, &at, d).await?,
+        };
+        let found = match found {
             Some(i) => i,
             None => {
                 let attrs = SetAttrs {
@@ -101,6 +126,7 @@ pub(crate) async fn make_dirs(
             return Err(FsError::NotDir);
         }
         at = handle(share, &found);
+        dir = Some(found);
     }
     Ok(at)
 }

@@ -26,6 +26,7 @@ checks!(
     directory_renames_keep_link_counts,
     a_block_moved_within_one_flush_is_kept,
     a_held_file_outlives_its_last_link,
+    a_walk_from_read_attributes_finds_what_lookup_finds,
 );
 
 /// Maps `len` bytes of block `n` (of that size) at offset 0 of the file.
@@ -460,4 +461,47 @@ async fn a_held_file_outlives_its_last_link(store: Arc<dyn MetadataStore>) {
         "its block is released"
     );
     check_namespace(&*store, &[root.inode]).await;
+}
+
+async fn a_walk_from_read_attributes_finds_what_lookup_finds(store: Arc<dyn MetadataStore>) {
+    let fs = Fs::open(store, "/export").await;
+    let root = fs.root().await;
+    let ctx = root_ctx();
+    let (a, _) = fs.mkdir(&root, "a").await;
+    let (_, f) = fs.create(&a, "f").await;
+    let root_attrs = fs.svc.getattr(&ctx, &root).await.expect("getattr");
+    let svc = &fs.svc;
+
+    let a_attrs = svc.lookup_in(&ctx, &root_attrs, b"a").await.expect("a");
+    assert_eq!(Some(a_attrs.clone()), fs.lookup(&root, "a").await);
+    let found = svc.lookup_in(&ctx, &a_attrs, b"f").await.expect("a/f");
+    assert_eq!(found.id, f.id);
+    assert_eq!(
+        svc.lookup_in(&ctx, &a_attrs, b".").await.expect(".").id,
+        a_attrs.id
+    );
+    assert_eq!(
+        svc.lookup_in(&ctx, &a_attrs, b"..").await.expect("..").id,
+        root_attrs.id
+    );
+    assert!(matches!(
+        svc.lookup_in(&ctx, &a_attrs, b"missing").await,
+        Err(FsError::NotFound)
+    ));
+    assert!(matches!(
+        svc.lookup_in(&ctx, &found, b"x").await,
+        Err(FsError::NotDir)
+    ));
+    assert!(matches!(
+        svc.lookup_in(&ctx, &a_attrs, b"a/b").await,
+        Err(FsError::Invalid)
+    ));
+    // Search permission is checked against the attributes given.
+    let mut closed = a_attrs.clone();
+    closed.mode = 0o700;
+    let stranger = crate::types::AuthContext::new(1000, 1000, vec![]);
+    assert!(matches!(
+        svc.lookup_in(&stranger, &closed, b"f").await,
+        Err(FsError::AccessDenied)
+    ));
 }

@@ -177,8 +177,7 @@ impl MetadataService {
             file.size = new.size;
             (file.atime, file.mtime, file.ctime) = (new.mtime, new.mtime, new.mtime);
             file.xattrs = xattrs.clone();
-            // A new inode has no extents: nothing is released.
-            extents::replace_range(tx, id, 0, new.size, new.content).await?;
+            extents::fill_new(tx, id, new.content).await?;
             tx.put_inode(&file).await?;
             link_into(tx, &mut d, name, &file).await?;
             tx.put_inode(&d).await?;

@@ -89,6 +89,37 @@ impl MetadataService {
         }
     }
 
+    /// Finds `name` in the directory `dir`, whose attributes the caller has
+    /// just read (what the previous step of a path walk returned), without
+    /// reading them again. A name whose inode goes away meanwhile is
+    /// `NotFound`.
+    pub async fn lookup_in(&self, ctx: &AuthContext, dir: &Inode, name: &[u8]) -> FsResult<Inode> {
+        let ctx = self.effective(ctx)?;
+        if !dir.is_dir() {
+            return Err(FsError::NotDir);
+        }
+        require(&ctx, dir, X)?;
+        match parse(name)? {
+            Name::Dot => Ok(dir.clone()),
+            Name::DotDot => {
+                let parent = self.store().get_inode(dir.parent).await?;
+                parent.map(|p| self.present(p)).ok_or(FsError::NotFound)
+            }
+            Name::Plain(n) => {
+                let entry = self
+                    .store()
+                    .lookup(dir.id, n)
+                    .await?
+                    .ok_or(FsError::NotFound)?;
+                let before = self.pending_of(entry.inode);
+                let child = self.store().get_inode(entry.inode).await?;
+                child
+                    .map(|c| self.present_after(c, before))
+                    .ok_or(FsError::NotFound)
+            }
+        }
+    }
+
     /// Up to `limit` entries after `cookie` (0 = from the start, "." and
     /// ".." included), optionally with attributes and handles.
     pub async fn readdir(
