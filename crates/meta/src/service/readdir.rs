@@ -89,8 +89,8 @@ impl MetadataService {
         }
     }
 
-    /// Finds `name` in the directory `dir`, whose attributes the caller has
-    /// just read (what the previous step of a path walk returned), without
+    /// Finds `name` in the directory `dir`, whose attributes this service
+    /// has just returned (the previous step of a path walk), without
     /// reading them again. A name whose inode goes away meanwhile is
     /// `NotFound`.
     pub async fn lookup_in(&self, ctx: &AuthContext, dir: &Inode, name: &[u8]) -> FsResult<Inode> {
