@@ -41,15 +41,11 @@ impl Workload {
         Self::Listing,
     ];
 
-    /// What runs when no workloads are named.
-    pub const DEFAULT: [Workload; 6] = [
-        Self::SeqWrite,
-        Self::SeqRead,
-        Self::RandRead,
-        Self::RandWrite,
-        Self::SmallFiles,
-        Self::Listing,
-    ];
+    /// Whether it runs when no workloads are named: all but
+    /// small-files-sync, which mostly measures the disk's flushes.
+    pub fn runs_by_default(self) -> bool {
+        self != Self::SmallFilesSync
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -144,7 +140,10 @@ impl Config {
             target,
             versus: None,
             dir: None,
-            workloads: Workload::DEFAULT.to_vec(),
+            workloads: Workload::ALL
+                .into_iter()
+                .filter(|w| w.runs_by_default())
+                .collect(),
             connections: DEFAULT_CONNECTIONS.to_vec(),
             file_size: DEFAULT_FILE_SIZE,
             io_size: None,

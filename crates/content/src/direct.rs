@@ -30,8 +30,21 @@ const UPLOADS: usize = 2;
 /// How long an append waits for memory before the caller is pushed back.
 const PATIENCE: Duration = Duration::from_secs(1);
 
-/// A stored block: (window index, id, length, whether this writer put it).
-type Stored = (u64, BlockId, u64, bool);
+/// A window stored as a block.
+struct Stored {
+    /// Which window of the content it is.
+    index: u64,
+    id: BlockId,
+    len: u64,
+    /// Whether this writer put it (rather than finding it referenced).
+    put: bool,
+}
+
+/// The blocks of `stored` that their writer put: what is reclaimed when
+/// the content is never published.
+fn put_by_writer(stored: &[Stored]) -> Vec<BlockId> {
+    stored.iter().filter(|s| s.put).map(|s| s.id).collect()
+}
 
 /// A new file's content being written, from offset 0 on.
 pub struct DirectWriter {
@@ -212,7 +225,12 @@ impl DirectWriter {
             let len = data.len() as u64;
             let stored = store_block(&core, data).await;
             core.budget.release(len);
-            stored.map(|(id, put)| (index, id, len, put))
+            stored.map(|(id, put)| Stored {
+                index,
+                id,
+                len,
+                put,
+            })
         });
         Ok(())
     }
@@ -259,18 +277,18 @@ impl DirectWriter {
         }
         let window = self.core.block_size;
         let mut stored = std::mem::take(&mut self.stored);
-        stored.sort_unstable_by_key(|s| s.0);
+        stored.sort_unstable_by_key(|s| s.index);
         let mut extents: Vec<NewExtent> = stored
             .iter()
-            .map(|&(index, id, len, _)| NewExtent {
-                extent: Extent::in_block(index * window, len, id, 0),
-                block_size: len,
+            .map(|s| NewExtent {
+                extent: Extent::in_block(s.index * window, s.len, s.id, 0),
+                block_size: s.len,
             })
             .collect();
         if inline && !rest.is_empty() {
             extents.push(NewExtent::inline(Extent::inline(0, rest)));
         }
-        let put = stored.iter().filter(|s| s.3).map(|s| s.1).collect();
+        let put = put_by_writer(&stored);
         Ok(DirectContent {
             core: self.core.clone(),
             extents,
@@ -285,7 +303,7 @@ impl Drop for DirectWriter {
         // Abandoned (a failed or cut-off upload): what it stored goes.
         let kept: usize = self.held.iter().map(|h| h.len()).sum();
         self.core.budget.release((self.pending.len() + kept) as u64);
-        let put = self.stored.iter().filter(|s| s.3).map(|s| s.1).collect();
+        let put = put_by_writer(&self.stored);
         reclaim_later(&self.core, self.uploads.take(), put);
     }
 }
@@ -318,7 +336,7 @@ fn reclaim_later(
         rt.spawn(async move {
             if let Some(mut uploads) = uploads {
                 while let Some(r) = uploads.join_next().await {
-                    if let Ok(Ok((_, id, _, true))) = r {
+                    if let Ok(Ok(Stored { id, put: true, .. })) = r {
                         put.push(id);
                     }
                 }

@@ -186,6 +186,18 @@ pub(crate) async fn publish(
     Ok(info)
 }
 
+/// Completes `info` for `content`, received whole and published now: its
+/// size and time, and the record that goes with the file.
+pub(crate) fn stamp(
+    info: &mut ObjectInfo,
+    content: &DirectContent,
+) -> (dittofs_meta::Timestamp, [(Bytes, Bytes); 1]) {
+    let mtime = dittofs_meta::Timestamp::now();
+    info.size = content.size();
+    info.mtime = (mtime.secs, mtime.nanos);
+    (mtime, [(xattr_name(OBJECT_XATTR), info.to_xattr())])
+}
+
 /// Makes `content`, received whole, the object at `path` with `info`
 /// recorded beside it, replacing what was there, in one transaction, and
 /// syncs it. Returns the object's info as stored.
@@ -198,10 +210,7 @@ pub(crate) async fn publish_content(
     mut content: DirectContent,
     mut info: ObjectInfo,
 ) -> S3Result<ObjectInfo> {
-    let mtime = dittofs_meta::Timestamp::now();
-    info.size = content.size();
-    info.mtime = (mtime.secs, mtime.nanos);
-    let record = [(xattr_name(OBJECT_XATTR), info.to_xattr())];
+    let (mtime, record) = stamp(&mut info, &content);
     let link = Link::New {
         content: &mut content,
         mtime,
@@ -366,13 +375,7 @@ async fn dir_object(
             }
         }
     }
-    let dir = match tree::make_dirs(share, caller, root, &path.dirs).await {
-        Ok(d) => d,
-        Err(FsError::NotDir | FsError::Exists) => {
-            return Err(conflict(key, "an object is where a directory must be"));
-        }
-        Err(e) => return Err(fs(e, About::Object)),
-    };
+    let dir = key_dir(share, caller, root, key, path).await?;
     let info = ObjectInfo {
         etag: EMPTY_MD5.into(),
         headers,

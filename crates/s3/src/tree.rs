@@ -93,15 +93,13 @@ pub(crate) async fn make_dirs(
     root: &FileHandle,
     dirs: &[&str],
 ) -> FsResult<FileHandle> {
+    if dirs.is_empty() {
+        return Ok(*root);
+    }
     let mut at = *root;
-    // The attributes of `at`, once a step has read them.
-    let mut dir: Option<Inode> = None;
+    let mut dir = share.meta.getattr(&caller.ctx, root).await?;
     for d in dirs {
-        let found = match &dir {
-            Some(dir) => child_in(share, caller, dir, d).await?,
-            None => child(share, caller, &at, d).await?,
-        };
-        let found = match found {
+        let found = match child_in(share, caller, &dir, d).await? {
             Some(i) => i,
             None => {
                 let attrs = SetAttrs {
@@ -115,9 +113,9 @@ pub(crate) async fn make_dirs(
                 {
                     Ok(c) => c.attrs,
                     // Made by a concurrent request meanwhile.
-                    Err(FsError::Exists) => {
-                        child(share, caller, &at, d).await?.ok_or(FsError::Stale)?
-                    }
+                    Err(FsError::Exists) => child_in(share, caller, &dir, d)
+                        .await?
+                        .ok_or(FsError::Stale)?,
                     Err(e) => return Err(e),
                 }
             }
@@ -126,7 +124,7 @@ pub(crate) async fn make_dirs(
             return Err(FsError::NotDir);
         }
         at = handle(share, &found);
-        dir = Some(found);
+        dir = found;
     }
     Ok(at)
 }

@@ -29,7 +29,9 @@ use bytes::Bytes;
 use dittofs_blocks::BlockId;
 
 use crate::handle::{FileHandle, HandleBytes, HandleKey};
-use crate::service::{CreateMode, MetadataService, RootAttrs, ShareOptions};
+use crate::service::{
+    CreateMode, FlushCommit, FlushRange, MetadataService, RootAttrs, ShareOptions,
+};
 use crate::store::{MetaTxn, MetadataStore};
 use crate::types::{
     AuthContext, BlockRef, DirEntry, Extent, FIRST_ENTRY_COOKIE, FileKind, Inode, InodeId,
@@ -322,6 +324,19 @@ impl Fs {
             .await
             .unwrap_or_else(|e| panic!("lookup {name}: {e}"));
         self.fh(&h)
+    }
+
+    /// Commits a flush of `ranges` that leaves the file `size` bytes long.
+    pub async fn commit_flush(&self, fh: &FileHandle, ranges: Vec<FlushRange>, size: u64) {
+        let flush = FlushCommit {
+            ranges,
+            size,
+            mtime: Timestamp::now(),
+        };
+        self.svc
+            .commit_flush(fh.inode, &flush)
+            .await
+            .expect("commit_flush");
     }
 
     /// The inode `name` leads to, if any.

@@ -9,7 +9,7 @@ use super::{Fs, block, check_namespace, root_ctx};
 use crate::error::FsError;
 use crate::extents::NewExtent;
 use crate::handle::FileHandle;
-use crate::service::{CreateMode, FlushCommit, FlushRange, NewFile};
+use crate::service::{CreateMode, FlushRange, NewFile};
 use crate::store::MetadataStore;
 use crate::types::{AuthContext, BlockRef, Extent, MAX_XATTR_BYTES, SetAttrs, Timestamp};
 
@@ -41,15 +41,7 @@ async fn write(fs: &Fs, fh: &FileHandle, new: &[(u64, u64, u64)]) {
         })
         .collect();
     let size = new.iter().map(|e| e.0 + e.1).max().unwrap_or(0);
-    let flush = FlushCommit {
-        ranges,
-        size,
-        mtime: Timestamp::now(),
-    };
-    fs.svc
-        .commit_flush(fh.inode, &flush)
-        .await
-        .expect("commit_flush");
+    fs.commit_flush(fh, ranges, size).await;
 }
 
 async fn refs(store: &dyn MetadataStore, n: u64) -> Option<u64> {

@@ -9,10 +9,9 @@ use std::sync::Arc;
 use super::{Fs, begin, block, check_namespace, commit, dump, entry, inode, root_ctx, ts};
 use crate::extents::NewExtent;
 use crate::handle::{FileHandle, HandleBytes};
+use crate::service::FlushRange;
 use crate::service::{CreateMode, SpecialFile};
-use crate::service::{FlushCommit, FlushRange};
 use crate::store::MetadataStore;
-use crate::types::Timestamp;
 use crate::types::{BlockRef, Extent, FileKind, InodeId, SetAttrs, SetTime, StoreStats};
 
 const SHARES: [&str; 2] = ["/export", "/archive"];
@@ -35,40 +34,26 @@ async fn write(fs: &Fs, fh: &FileHandle, new: &[(u64, u64, u64)]) {
         .expect("getattr")
         .size
         .max(end);
-    let flush = FlushCommit {
-        ranges: vec![FlushRange {
-            start,
-            end,
-            extents: exts,
-        }],
-        size,
-        mtime: Timestamp::now(),
+    let range = FlushRange {
+        start,
+        end,
+        extents: exts,
     };
-    fs.svc
-        .commit_flush(fh.inode, &flush)
-        .await
-        .expect("commit_flush");
+    fs.commit_flush(fh, vec![range], size).await;
 }
 
 /// Puts `bytes` at `offset` of the file, inline.
 async fn write_inline(fs: &Fs, fh: &FileHandle, offset: u64, bytes: &'static [u8]) {
     let end = offset + bytes.len() as u64;
-    let flush = FlushCommit {
-        ranges: vec![FlushRange {
-            start: offset,
-            end,
-            extents: vec![NewExtent::inline(Extent::inline(
-                offset,
-                bytes::Bytes::from_static(bytes),
-            ))],
-        }],
-        size: end,
-        mtime: Timestamp::now(),
+    let range = FlushRange {
+        start: offset,
+        end,
+        extents: vec![NewExtent::inline(Extent::inline(
+            offset,
+            bytes::Bytes::from_static(bytes),
+        ))],
     };
-    fs.svc
-        .commit_flush(fh.inode, &flush)
-        .await
-        .expect("commit_flush inline");
+    fs.commit_flush(fh, vec![range], end).await;
 }
 
 /// What the first session leaves for the next ones to check.

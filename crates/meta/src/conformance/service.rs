@@ -35,19 +35,12 @@ async fn write(fs: &Fs, fh: &FileHandle, n: u64, len: u64) {
         extent: Extent::in_block(0, len, block(n), 0),
         block_size: len,
     };
-    let flush = FlushCommit {
-        ranges: vec![FlushRange {
-            start: 0,
-            end: len,
-            extents: vec![e],
-        }],
-        size: len,
-        mtime: Timestamp::now(),
+    let range = FlushRange {
+        start: 0,
+        end: len,
+        extents: vec![e],
     };
-    fs.svc
-        .commit_flush(fh.inode, &flush)
-        .await
-        .expect("commit_flush");
+    fs.commit_flush(fh, vec![range], len).await;
 }
 
 async fn rename_over_the_last_link_deletes_the_target(store: Arc<dyn MetadataStore>) {

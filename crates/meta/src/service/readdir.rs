@@ -60,31 +60,14 @@ impl MetadataService {
         loop {
             attempt += 1;
             let d = self.attrs(dir).await?;
-            if !d.is_dir() {
-                return Err(FsError::NotDir);
-            }
-            require(&ctx, &d, X)?;
-            let (child, gone) = match parse(name)? {
-                Name::Dot => (Some(d.clone()), FsError::Stale),
-                Name::DotDot => (self.store().get_inode(d.parent).await?, FsError::Stale),
-                Name::Plain(n) => {
-                    let entry = self
-                        .store()
-                        .lookup(d.id, n)
-                        .await?
-                        .ok_or(FsError::NotFound)?;
-                    let before = self.pending_of(entry.inode);
-                    let child = self.store().get_inode(entry.inode).await?;
-                    (
-                        child.map(|c| self.present_after(c, before)),
-                        FsError::NotFound,
-                    )
-                }
-            };
-            match child {
+            match self.child_of(&ctx, &d, name).await? {
                 Some(child) => return Ok((self.handle_of(&child), self.present(child), d)),
                 None if attempt < super::MAX_ATTEMPTS => continue,
-                None => return Err(gone),
+                // "." or ".." of a directory that went away is stale.
+                None => match parse(name)? {
+                    Name::Plain(_) => return Err(FsError::NotFound),
+                    _ => return Err(FsError::Stale),
+                },
             }
         }
     }
@@ -95,29 +78,32 @@ impl MetadataService {
     /// `NotFound`.
     pub async fn lookup_in(&self, ctx: &AuthContext, dir: &Inode, name: &[u8]) -> FsResult<Inode> {
         let ctx = self.effective(ctx)?;
-        if !dir.is_dir() {
+        let child = self.child_of(&ctx, dir, name).await?;
+        child.map(|c| self.present(c)).ok_or(FsError::NotFound)
+    }
+
+    /// What `name` names in the directory `d` (attributes just read), as
+    /// `ctx` (already the effective identity) may search it. `None` when
+    /// the entry's inode (or the parent) went away between the reads.
+    async fn child_of(&self, ctx: &AuthContext, d: &Inode, name: &[u8]) -> FsResult<Option<Inode>> {
+        if !d.is_dir() {
             return Err(FsError::NotDir);
         }
-        require(&ctx, dir, X)?;
-        match parse(name)? {
-            Name::Dot => Ok(dir.clone()),
-            Name::DotDot => {
-                let parent = self.store().get_inode(dir.parent).await?;
-                parent.map(|p| self.present(p)).ok_or(FsError::NotFound)
-            }
+        require(ctx, d, X)?;
+        Ok(match parse(name)? {
+            Name::Dot => Some(d.clone()),
+            Name::DotDot => self.store().get_inode(d.parent).await?,
             Name::Plain(n) => {
                 let entry = self
                     .store()
-                    .lookup(dir.id, n)
+                    .lookup(d.id, n)
                     .await?
                     .ok_or(FsError::NotFound)?;
                 let before = self.pending_of(entry.inode);
                 let child = self.store().get_inode(entry.inode).await?;
-                child
-                    .map(|c| self.present_after(c, before))
-                    .ok_or(FsError::NotFound)
+                child.map(|c| self.present_after(c, before))
             }
-        }
+        })
     }
 
     /// Up to `limit` entries after `cookie` (0 = from the start, "." and

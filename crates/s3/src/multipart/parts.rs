@@ -18,7 +18,7 @@ use crate::copy::{copy_bytes, source};
 use crate::error::{About, fs};
 use crate::info::{self, Checksums, OBJECT_XATTR, ObjectInfo};
 use crate::keys;
-use crate::objects::{MAX_PUT, existing, sync};
+use crate::objects::{MAX_PUT, existing, stamp, sync};
 use crate::service::{Caller, Gateway, handle, xattr_name};
 use crate::staging::{create_in, random_id};
 
@@ -52,19 +52,13 @@ async fn store_part(
             checksums,
             ..ObjectInfo::default()
         };
+        // The part's record and its name land in one transaction.
         share
             .meta
-            .set_xattrs(
+            .publish(
                 &caller.ctx,
                 &temp.file,
                 &[(xattr_name(OBJECT_XATTR), Some(info.to_xattr()))],
-            )
-            .await
-            .map_err(|e| fs(e, About::Upload))?;
-        share
-            .meta
-            .rename(
-                &caller.ctx,
                 &f.dir,
                 temp.name.as_bytes(),
                 &f.dir,
@@ -126,14 +120,12 @@ pub(crate) async fn upload_part(
         MAX_PUT,
     )
     .await?;
-    let mtime = Timestamp::now();
-    let info = ObjectInfo {
+    let mut info = ObjectInfo {
         etag: info::hex(&w.md5),
-        size: content.size(),
-        mtime: (mtime.secs, mtime.nanos),
         checksums: w.checksums,
         ..ObjectInfo::default()
     };
+    let (mtime, record) = stamp(&mut info, &content);
     // A part sent again replaces the one before, in one step.
     share
         .content
@@ -143,7 +135,7 @@ pub(crate) async fn upload_part(
             &f.dir,
             part_name(i.part_number).as_bytes(),
             mtime,
-            &[(xattr_name(OBJECT_XATTR), info.to_xattr())],
+            &record,
         )
         .await
         .map_err(|e| fs(e, About::Upload))?;
